@@ -1,0 +1,149 @@
+/** Accounts: sign-up, password change, the account overview, and the operator's actions. */
+import type { FactorMethod, Session, TOTPFactor, User } from './ports.ts';
+import type { AuthContext, ClientInfo } from './context.ts';
+import type { IssuedSession } from './sessions.ts';
+import { createSession } from './sessions.ts';
+import { normalizeEmail, normalizePhone, normalizeUsername } from './normalize.ts';
+import { checkNewPassword } from './password-policy.ts';
+import { hashPassword } from './password-hash.ts';
+import { generateId } from './tokens.ts';
+import { recordEvent } from './audit.ts';
+import { reauthenticate } from './factors.ts';
+import { throttleKey } from './throttle.ts';
+
+export interface NewAccount {
+  username: string;
+  password: string;
+  email?: string | null;
+  phone?: string | null;
+}
+
+export type CreateAccountResult =
+  | { status: 'ok'; user: User }
+  | { status: 'invalid_request'; message: string }
+  | { status: 'weak_password'; message: string }
+  | { status: 'username_taken' };
+
+/** Validates and stores a new account (no session: the CLI's path, and sign-up's first half). */
+export async function createAccount(ctx: AuthContext, input: NewAccount, client: ClientInfo | null): Promise<CreateAccountResult> {
+  const username = normalizeUsername(input.username);
+  if (!username.ok) return { status: 'invalid_request', message: username.reason };
+  let email: string | null = null;
+  if (input.email) {
+    const e = normalizeEmail(input.email);
+    if (!e.ok) return { status: 'invalid_request', message: e.reason };
+    email = e.value;
+  }
+  let phone: string | null = null;
+  if (input.phone) {
+    const p = normalizePhone(input.phone);
+    if (!p.ok) return { status: 'invalid_request', message: p.reason };
+    phone = p.value;
+  }
+  const policy = checkNewPassword(input.password, { username: username.value, serviceName: ctx.issuer });
+  if (!policy.ok) return { status: 'weak_password', message: policy.reason };
+  if (await ctx.store.getUserByUsername(username.value)) return { status: 'username_taken' };
+  const user = await ctx.store.createUser({
+    id: generateId(),
+    username: username.value,
+    email,
+    phone,
+    passwordHash: await hashPassword(input.password, ctx.argon2),
+    createdAt: ctx.now(),
+  });
+  if (!user) return { status: 'username_taken' };
+  await recordEvent(ctx, 'signup', { userId: user.id, client, detail: { via: client ? 'signup' : 'operator' } });
+  return { status: 'ok', user };
+}
+
+export type SignupResult = Exclude<CreateAccountResult, { status: 'ok' }> | { status: 'signup_closed' } | { status: 'ok'; user: User; session: IssuedSession };
+
+/** Self-service sign-up: the account and a password-only (level 1) session that can enroll a factor. */
+export async function signup(ctx: AuthContext, input: NewAccount, client: ClientInfo): Promise<SignupResult> {
+  if (ctx.signup !== 'open') return { status: 'signup_closed' };
+  const created = await createAccount(ctx, input, client);
+  if (created.status !== 'ok') return created;
+  return { status: 'ok', user: created.user, session: await createSession(ctx, created.user.id, 1, client) };
+}
+
+export type ChangePasswordResult = { status: 'ok'; revokedSessions: number } | { status: 'reauth_required'; retryAfter?: number } | { status: 'weak_password'; message: string };
+
+/** Changes the password: needs the current one; every other session of the account ends. */
+export async function changePassword(ctx: AuthContext, session: Session, currentPassword: string, newPassword: string, client: ClientInfo): Promise<ChangePasswordResult> {
+  const reauth = await reauthenticate(ctx, session, { password: currentPassword }, client);
+  if (!reauth.ok) return reauth.retryAfter === undefined ? { status: 'reauth_required' } : { status: 'reauth_required', retryAfter: reauth.retryAfter };
+  const user = await ctx.store.getUserById(session.userId);
+  if (!user) return { status: 'reauth_required' };
+  const policy = checkNewPassword(newPassword, { username: user.username, serviceName: ctx.issuer });
+  if (!policy.ok) return { status: 'weak_password', message: policy.reason };
+  await ctx.store.updateUser(user.id, { passwordHash: await hashPassword(newPassword, ctx.argon2) });
+  const revokedSessions = await ctx.store.deleteUserSessions(user.id, session.tokenHash);
+  await recordEvent(ctx, 'password_changed', { userId: user.id, method: 'password', client, detail: { revoked_sessions: revokedSessions } });
+  return { status: 'ok', revokedSessions };
+}
+
+export interface AccountOverview {
+  user: { id: string; username: string; email: string | null; phone: string | null; phoneVerified: boolean };
+  level: 1 | 2;
+  factors: Array<{ id: string; type: FactorMethod; label: string; createdAt: number; lastUsedAt: number | null }>;
+  recoveryCodesLeft: number;
+  secondFactorsLocked: boolean;
+}
+
+/** What the account page and `GET /api/me` show: never a secret or a hash. */
+export async function accountOverview(ctx: AuthContext, session: Session): Promise<AccountOverview | null> {
+  const user = await ctx.store.getUserById(session.userId);
+  if (!user) return null;
+  const [totp, recoveryCodesLeft, otpFailures] = await Promise.all([
+    ctx.store.listTOTPFactors(user.id),
+    ctx.store.countRecoveryCodes(user.id),
+    ctx.store.getAttemptCount(throttleKey.otp(user.id), ctx.now()),
+  ]);
+  const factors: AccountOverview['factors'] = totp
+    .filter((f: TOTPFactor) => f.confirmedAt !== null)
+    .map((f) => ({ id: f.id, type: 'totp' as const, label: f.label, createdAt: f.createdAt, lastUsedAt: f.lastUsedAt }));
+  if (user.email && ctx.factors.has('email')) factors.push({ id: 'email', type: 'email', label: user.email, createdAt: user.createdAt, lastUsedAt: null });
+  if (user.phone && user.phoneVerifiedAt !== null && ctx.factors.has('sms')) {
+    factors.push({ id: 'sms', type: 'sms', label: user.phone, createdAt: user.phoneVerifiedAt, lastUsedAt: null });
+  }
+  const lockAt = ctx.limits.otp.lockAt;
+  return {
+    user: { id: user.id, username: user.username, email: user.email, phone: user.phone, phoneVerified: user.phoneVerifiedAt !== null },
+    level: session.level,
+    factors,
+    recoveryCodesLeft,
+    secondFactorsLocked: lockAt !== null && otpFailures >= lockAt,
+  };
+}
+
+/** Operator: disable an account; all its sessions end at once. */
+export async function disableAccount(ctx: AuthContext, userId: string): Promise<number> {
+  await ctx.store.updateUser(userId, { disabled: true });
+  const revoked = await ctx.store.deleteUserSessions(userId);
+  await recordEvent(ctx, 'account_disabled', { userId, detail: { revoked_sessions: revoked } });
+  return revoked;
+}
+
+export async function enableAccount(ctx: AuthContext, userId: string): Promise<void> {
+  await ctx.store.updateUser(userId, { disabled: false });
+  await recordEvent(ctx, 'account_enabled', { userId });
+}
+
+/** Operator: lift the second-factor lock and delays (SP 800-63B §3.2.2: rebinding or an administrator). */
+export async function unlockAccount(ctx: AuthContext, user: User): Promise<void> {
+  await Promise.all([
+    ctx.store.resetAttempts(throttleKey.otp(user.id)),
+    ctx.store.resetAttempts(throttleKey.recovery(user.id)),
+    ctx.store.resetAttempts(throttleKey.password(user.username)),
+  ]);
+  await recordEvent(ctx, 'unlocked', { userId: user.id });
+}
+
+/** Operator: remove every second factor; the next login asks to enroll again. Sessions end. */
+export async function resetSecondFactors(ctx: AuthContext, user: User): Promise<void> {
+  await ctx.store.resetSecondFactors(user.id);
+  await ctx.store.updateUser(user.id, { preferredMethod: null });
+  await ctx.store.deleteUserSessions(user.id);
+  await unlockAccount(ctx, user);
+  await recordEvent(ctx, 'second_factors_reset', { userId: user.id });
+}

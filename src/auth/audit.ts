@@ -1,0 +1,27 @@
+/** The audit trail: every authentication event, with who, when, where and how; never a secret. */
+import type { AuditEvent, FactorMethod } from './ports.ts';
+import type { AuthContext, ClientInfo } from './context.ts';
+
+export const AUDIT_TYPES = [
+  'signup', 'password_accepted', 'password_refused', 'code_sent', 'delivery_failed', 'code_refused',
+  'login_succeeded', 'throttled', 'locked', 'unlocked', 'factor_added', 'factor_removed', 'recovery_code_used',
+  'recovery_codes_generated', 'password_changed', 'session_revoked', 'logout', 'account_disabled',
+  'account_enabled', 'second_factors_reset', 'phone_verified',
+] as const;
+export type AuditType = (typeof AUDIT_TYPES)[number];
+
+export async function recordEvent(
+  ctx: AuthContext,
+  type: AuditType,
+  fields: { userId: string | null; method?: FactorMethod | 'password' | null; client?: ClientInfo | null; detail?: AuditEvent['detail'] },
+): Promise<void> {
+  await ctx.store.appendAudit({
+    at: ctx.now(),
+    userId: fields.userId,
+    type,
+    method: fields.method ?? null,
+    ip: fields.client?.ip ?? null,
+    userAgent: fields.client?.userAgent ? fields.client.userAgent.slice(0, 256) : null,
+    detail: fields.detail ?? null,
+  });
+}

@@ -1,0 +1,80 @@
+/** What every part of the engine shares: ports, keys, settings and the clock. */
+import type { FactorMethod, Sender, Store } from './ports.ts';
+import type { Argon2Parameters } from './password-hash.ts';
+import { DEFAULT_ARGON2, hashPassword } from './password-hash.ts';
+import type { Keyring } from './keyring.ts';
+import { createKeyring } from './keyring.ts';
+import { generateToken } from './tokens.ts';
+import type { Limits } from './throttle.ts';
+import { DEFAULT_LIMITS } from './throttle.ts';
+
+export interface AuthOptions {
+  store: Store;
+  sender: Sender;
+  /** 32 bytes, held outside the database. */
+  secretKey: Uint8Array;
+  /** Keys used before a rotation, still able to open old TOTP secrets. */
+  previousSecretKeys?: Uint8Array[];
+  issuer?: string;
+  /** The second factors that count (OTPGATE_FACTORS). */
+  factors?: FactorMethod[];
+  signup?: 'open' | 'closed';
+  codeTTLSeconds?: number;
+  loginTTLSeconds?: number;
+  sessionIdleSeconds?: number;
+  sessionMaxSeconds?: number;
+  argon2?: Argon2Parameters;
+  limits?: Partial<Limits>;
+  /** Milliseconds since the epoch; tests pass their own. */
+  clock?: () => number;
+  /** Where delivery failures are reported (never with a code in them). */
+  onDeliveryError?: (error: unknown, channel: string) => void;
+}
+
+export interface AuthContext {
+  store: Store;
+  sender: Sender;
+  keyring: Keyring;
+  issuer: string;
+  factors: ReadonlySet<FactorMethod>;
+  signup: 'open' | 'closed';
+  codeTTLMs: number;
+  loginTTLMs: number;
+  sessionIdleMs: number;
+  sessionMaxMs: number;
+  argon2: Argon2Parameters;
+  limits: Limits;
+  now: () => number;
+  /** A hash of a random password, verified for unknown usernames so time and answer match (I11). */
+  dummyHash: Promise<string>;
+  onDeliveryError: (error: unknown, channel: string) => void;
+}
+
+export function createContext(options: AuthOptions): AuthContext {
+  const argon2 = options.argon2 ?? DEFAULT_ARGON2;
+  const dummyHash = hashPassword(generateToken(), argon2);
+  dummyHash.catch(() => undefined); // surfaced where awaited
+  return {
+    store: options.store,
+    sender: options.sender,
+    keyring: createKeyring(options.secretKey, options.previousSecretKeys),
+    issuer: options.issuer ?? 'otpgate',
+    factors: new Set(options.factors ?? ['totp', 'email', 'sms', 'recovery']),
+    signup: options.signup ?? 'open',
+    codeTTLMs: (options.codeTTLSeconds ?? 300) * 1000,
+    loginTTLMs: (options.loginTTLSeconds ?? 600) * 1000,
+    sessionIdleMs: (options.sessionIdleSeconds ?? 3600) * 1000,
+    sessionMaxMs: (options.sessionMaxSeconds ?? 86400) * 1000,
+    argon2,
+    limits: { ...DEFAULT_LIMITS, ...options.limits },
+    now: options.clock ?? Date.now,
+    dummyHash,
+    onDeliveryError: options.onDeliveryError ?? (() => undefined),
+  };
+}
+
+/** Client facts recorded with every event. */
+export interface ClientInfo {
+  ip: string;
+  userAgent: string;
+}

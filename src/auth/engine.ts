@@ -1,0 +1,55 @@
+/** The login engine as one object: what the HTTP layer and the CLI call. No HTTP here. */
+import type { DeliveryChannel, FactorMethod, Session, User } from './ports.ts';
+import type { AuthOptions, ClientInfo } from './context.ts';
+import { createContext } from './context.ts';
+import * as accounts from './accounts.ts';
+import * as factors from './factors.ts';
+import * as login from './login.ts';
+import * as sessions from './sessions.ts';
+
+export type Auth = ReturnType<typeof createAuth>;
+
+export function createAuth(options: AuthOptions) {
+  const ctx = createContext(options);
+  return {
+    context: ctx,
+    signup: (input: accounts.NewAccount, client: ClientInfo) => accounts.signup(ctx, input, client),
+    createAccount: (input: accounts.NewAccount) => accounts.createAccount(ctx, input, null),
+    changePassword: (session: Session, current: string, next: string, client: ClientInfo) => accounts.changePassword(ctx, session, current, next, client),
+    overview: (session: Session) => accounts.accountOverview(ctx, session),
+    disableAccount: (userId: string) => accounts.disableAccount(ctx, userId),
+    enableAccount: (userId: string) => accounts.enableAccount(ctx, userId),
+    unlockAccount: (user: User) => accounts.unlockAccount(ctx, user),
+    resetSecondFactors: (user: User) => accounts.resetSecondFactors(ctx, user),
+
+    startLogin: (username: string, password: string, client: ClientInfo) => login.startLogin(ctx, username, password, client),
+    sendLoginCode: (pendingLoginId: string, channel: DeliveryChannel, client: ClientInfo) => login.sendLoginCode(ctx, pendingLoginId, channel, client),
+    verifyLogin: (pendingLoginId: string, method: FactorMethod, code: string, client: ClientInfo) => login.verifyLogin(ctx, pendingLoginId, method, code, client),
+
+    validateSession: (token: string) => sessions.validateSession(ctx, token),
+    endSession: (token: string, client: ClientInfo) => sessions.endSession(ctx, token, client),
+    listSessions: (current: Session) => sessions.listSessions(ctx, current),
+    revokeSession: (current: Session, id: string, client: ClientInfo) => sessions.revokeSession(ctx, current, id, client),
+
+    beginTOTPEnrollment: (session: Session, label?: string) => factors.beginTOTPEnrollment(ctx, session, label),
+    confirmTOTPEnrollment: (session: Session, factorId: string, code: string, client: ClientInfo) => factors.confirmTOTPEnrollment(ctx, session, factorId, code, client),
+    removeTOTPFactor: (session: Session, factorId: string, proof: factors.Reauthentication, client: ClientInfo) => factors.removeTOTPFactor(ctx, session, factorId, proof, client),
+    regenerateRecoveryCodes: (session: Session, proof: factors.Reauthentication, client: ClientInfo) => factors.regenerateRecoveryCodes(ctx, session, proof, client),
+    startPhoneVerification: (session: Session, phone: string, client: ClientInfo) => factors.startPhoneVerification(ctx, session, phone, client),
+    confirmPhoneVerification: (session: Session, code: string, client: ClientInfo) => factors.confirmPhoneVerification(ctx, session, code, client),
+
+    listAudit: (options: { userId?: string; limit: number }) => ctx.store.listAudit(options),
+
+    /** Sweeps expired rows every `intervalMs` without holding the process open; returns a stop function. */
+    startSweeper(intervalMs = 60_000, onError: (error: unknown) => void = () => undefined): () => void {
+      let running = false;
+      const timer = setInterval(() => {
+        if (running) return;
+        running = true;
+        ctx.store.sweep(ctx.now(), ctx.sessionIdleMs).catch(onError).finally(() => { running = false; });
+      }, intervalMs);
+      timer.unref();
+      return () => clearInterval(timer);
+    },
+  };
+}

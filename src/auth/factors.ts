@@ -1,0 +1,218 @@
+/**
+ * Managing second factors from a signed-in session: authenticators (TOTP), the phone
+ * number for SMS, recovery codes. Binding, removing and regenerating need a correct
+ * code or fresh re-authentication (SECURITY.md items 10, 24, 42).
+ */
+import type { Session, TOTPFactor } from './ports.ts';
+import type { AuthContext, ClientInfo } from './context.ts';
+import type { IssuedSession } from './sessions.ts';
+import { rotateSession } from './sessions.ts';
+import { createKeyURI, encodeBase32, generateSecret } from '../otp/index.ts';
+import { seal } from './keyring.ts';
+import { generateId, generateNumericCode, keyedHash, safeEqual } from './tokens.ts';
+import { checkTOTPCode, recoveryCodeHash, totpSealContext } from './second-factor.ts';
+import { canonicalRecoveryCode, generateRecoveryCodes } from './recovery-codes.ts';
+import { verifyPassword } from './password-hash.ts';
+import { normalizePhone } from './normalize.ts';
+import { phoneVerificationMessage } from './messages.ts';
+import { recordEvent } from './audit.ts';
+import { retryAfterSeconds, throttleKey } from './throttle.ts';
+
+const MAX_TOTP_FACTORS = 10;
+const LABEL_MAX = 64;
+
+export interface TOTPEnrollment {
+  factorId: string;
+  /** Base32, shown once for manual entry; never readable again. */
+  secret: string;
+  otpauthURI: string;
+}
+
+export type EnrollResult = { status: 'ok'; enrollment: TOTPEnrollment } | { status: 'too_many_factors' } | { status: 'invalid_request'; message: string };
+
+/** Creates an unconfirmed authenticator: it counts only after a correct code (SECURITY.md item 10). */
+export async function beginTOTPEnrollment(ctx: AuthContext, session: Session, label = 'Authenticator'): Promise<EnrollResult> {
+  const cleanLabel = label.normalize('NFKC').replace(/\p{Cc}/gu, '').trim().slice(0, LABEL_MAX) || 'Authenticator';
+  const user = await ctx.store.getUserById(session.userId);
+  if (!user) return { status: 'invalid_request', message: 'No such account' };
+  const now = ctx.now();
+  const existing = await ctx.store.listTOTPFactors(user.id);
+  // Abandoned enrollments older than an hour make room for new ones.
+  for (const f of existing) {
+    if (f.confirmedAt === null && now - f.createdAt > 3_600_000) await ctx.store.deleteTOTPFactor(user.id, f.id);
+  }
+  if (existing.filter((f) => f.confirmedAt !== null || now - f.createdAt <= 3_600_000).length >= MAX_TOTP_FACTORS) {
+    return { status: 'too_many_factors' };
+  }
+  const secret = generateSecret(20); // 160 bits (RFC 4226 §4 R6)
+  const factor: TOTPFactor = {
+    id: generateId(),
+    userId: user.id,
+    label: cleanLabel,
+    encryptedSecret: '',
+    keyId: '',
+    confirmedAt: null,
+    lastStep: null,
+    createdAt: now,
+    lastUsedAt: null,
+  };
+  const sealed = seal(ctx.keyring, secret, totpSealContext(factor));
+  factor.encryptedSecret = sealed.sealed;
+  factor.keyId = sealed.keyId;
+  await ctx.store.insertTOTPFactor(factor);
+  return {
+    status: 'ok',
+    enrollment: {
+      factorId: factor.id,
+      secret: encodeBase32(secret, { padding: false }),
+      otpauthURI: createKeyURI({ issuer: ctx.issuer, accountName: user.username, secret }),
+    },
+  };
+}
+
+export type ConfirmResult =
+  | { status: 'ok'; factor: TOTPFactor; recoveryCodes?: string[]; session?: IssuedSession }
+  | { status: 'invalid_code'; driftSeconds?: number }
+  | { status: 'not_found' }
+  | { status: 'rate_limited'; retryAfter: number };
+
+/**
+ * Confirms an authenticator with a code from it. The first second factor of an account
+ * also issues recovery codes; a password-only session becomes a full one (new id, I6).
+ */
+export async function confirmTOTPEnrollment(ctx: AuthContext, session: Session, factorId: string, code: string, client: ClientInfo): Promise<ConfirmResult> {
+  const now = ctx.now();
+  const factor = await ctx.store.getTOTPFactor(session.userId, factorId);
+  if (!factor || factor.confirmedAt !== null) return { status: 'not_found' };
+  const claim = await ctx.store.claimAttempt(throttleKey.enrollment(session.userId), now, ctx.limits.enrollment);
+  if (!claim.ok) return { status: 'rate_limited', retryAfter: retryAfterSeconds(claim.retryAfterMs) };
+  const checked = await checkTOTPCode(ctx, session.userId, code, now, { factorId, confirm: true });
+  if (!checked.ok) return checked.driftSeconds === undefined ? { status: 'invalid_code' } : { status: 'invalid_code', driftSeconds: checked.driftSeconds };
+  await ctx.store.resetAttempts(throttleKey.enrollment(session.userId));
+  await recordEvent(ctx, 'factor_added', { userId: session.userId, method: 'totp', client, detail: { label: factor.label } });
+  const result: ConfirmResult = { status: 'ok', factor: { ...factor, confirmedAt: now } };
+  if ((await ctx.store.countRecoveryCodes(session.userId)) === 0) {
+    result.recoveryCodes = await issueRecoveryCodes(ctx, session.userId, client);
+  }
+  if (session.level === 1) result.session = await rotateSession(ctx, session, 2, client);
+  return result;
+}
+
+export type Reauthentication = { password: string } | { code: string };
+
+/**
+ * Fresh proof of the account holder before a sensitive change (ASVS 7.5.1): the
+ * password, or a code from a confirmed authenticator (which is then used up).
+ * Failures count against the same throttles as a login.
+ */
+export async function reauthenticate(ctx: AuthContext, session: Session, proof: Reauthentication, client: ClientInfo): Promise<{ ok: true } | { ok: false; retryAfter?: number }> {
+  const now = ctx.now();
+  const user = await ctx.store.getUserById(session.userId);
+  if (!user || user.disabled) return { ok: false };
+  if ('password' in proof && typeof proof.password === 'string') {
+    const key = throttleKey.password(user.username);
+    const claim = await ctx.store.claimAttempt(key, now, ctx.limits.password);
+    if (!claim.ok) return { ok: false, retryAfter: retryAfterSeconds(claim.retryAfterMs) };
+    if (await verifyPassword(user.passwordHash, proof.password)) {
+      await ctx.store.resetAttempts(key);
+      return { ok: true };
+    }
+    await recordEvent(ctx, 'password_refused', { userId: user.id, method: 'password', client, detail: { reason: 'reauthentication' } });
+    return { ok: false };
+  }
+  if ('code' in proof && typeof proof.code === 'string') {
+    const key = throttleKey.otp(user.id);
+    const claim = await ctx.store.claimAttempt(key, now, ctx.limits.otp);
+    if (!claim.ok) return { ok: false, ...(claim.locked ? {} : { retryAfter: retryAfterSeconds(claim.retryAfterMs) }) };
+    if ((await checkTOTPCode(ctx, user.id, proof.code, now)).ok) {
+      await ctx.store.resetAttempts(key);
+      return { ok: true };
+    }
+    await recordEvent(ctx, 'code_refused', { userId: user.id, method: 'totp', client, detail: { reason: 'reauthentication' } });
+    return { ok: false };
+  }
+  return { ok: false };
+}
+
+export type ReauthenticatedResult<T> = ({ status: 'ok' } & T) | { status: 'reauth_required'; retryAfter?: number } | { status: 'not_found' };
+
+/** Removes an authenticator after re-authentication. */
+export async function removeTOTPFactor(ctx: AuthContext, session: Session, factorId: string, proof: Reauthentication, client: ClientInfo): Promise<ReauthenticatedResult<object>> {
+  const factor = await ctx.store.getTOTPFactor(session.userId, factorId);
+  if (!factor) return { status: 'not_found' };
+  const reauth = await reauthenticate(ctx, session, proof, client);
+  if (!reauth.ok) return reauth.retryAfter === undefined ? { status: 'reauth_required' } : { status: 'reauth_required', retryAfter: reauth.retryAfter };
+  if (!(await ctx.store.deleteTOTPFactor(session.userId, factorId))) return { status: 'not_found' };
+  await recordEvent(ctx, 'factor_removed', { userId: session.userId, method: 'totp', client, detail: { label: factor.label } });
+  return { status: 'ok' };
+}
+
+/** Issues a fresh set of recovery codes, voiding the old; the plaintext exists only in the return value. */
+async function issueRecoveryCodes(ctx: AuthContext, userId: string, client: ClientInfo): Promise<string[]> {
+  const codes = generateRecoveryCodes();
+  const hashes = codes.map((c) => recoveryCodeHash(ctx, userId, canonicalRecoveryCode(c) ?? c));
+  await ctx.store.replaceRecoveryCodes(userId, hashes, ctx.now());
+  await recordEvent(ctx, 'recovery_codes_generated', { userId, method: 'recovery', client, detail: { count: codes.length } });
+  return codes;
+}
+
+/** Regenerates recovery codes after re-authentication (SECURITY.md item 24). */
+export async function regenerateRecoveryCodes(ctx: AuthContext, session: Session, proof: Reauthentication, client: ClientInfo): Promise<ReauthenticatedResult<{ recoveryCodes: string[] }>> {
+  const reauth = await reauthenticate(ctx, session, proof, client);
+  if (!reauth.ok) return reauth.retryAfter === undefined ? { status: 'reauth_required' } : { status: 'reauth_required', retryAfter: reauth.retryAfter };
+  return { status: 'ok', recoveryCodes: await issueRecoveryCodes(ctx, session.userId, client) };
+}
+
+const PHONE_CODE_ATTEMPTS = 5;
+
+function phoneCodeHash(ctx: AuthContext, userId: string, phone: string, code: string): string {
+  return keyedHash(ctx.keyring.codeKey, `phone:${userId}:${phone}`, code);
+}
+
+export type PhoneStartResult = { status: 'sent'; phone: string; expiresIn: number } | { status: 'invalid_request'; message: string } | { status: 'rate_limited'; retryAfter: number } | { status: 'delivery_failed' };
+
+/** Sends a code to a new phone number; the number counts for SMS only once confirmed. */
+export async function startPhoneVerification(ctx: AuthContext, session: Session, input: string, client: ClientInfo): Promise<PhoneStartResult> {
+  const phone = normalizePhone(input);
+  if (!phone.ok) return { status: 'invalid_request', message: phone.reason };
+  const now = ctx.now();
+  for (const [key, bucket] of [[throttleKey.ipSends(client.ip), ctx.limits.ipSends], [throttleKey.accountSends(session.userId), ctx.limits.accountSends]] as const) {
+    const take = await ctx.store.takeToken(key, now, bucket.capacity, bucket.refillMs);
+    if (!take.ok) return { status: 'rate_limited', retryAfter: retryAfterSeconds(take.retryAfterMs) };
+  }
+  const code = generateNumericCode(6);
+  await ctx.store.putPhoneVerification({ userId: session.userId, phone: phone.value, codeHash: phoneCodeHash(ctx, session.userId, phone.value, code), expiresAt: now + ctx.codeTTLMs, attempts: 0 });
+  try {
+    if (!ctx.sender.supports('sms')) throw new Error('No SMS sender');
+    await ctx.sender.send(phoneVerificationMessage({ to: phone.value, code, issuer: ctx.issuer, ttlMinutes: Math.round(ctx.codeTTLMs / 60_000) }));
+  } catch (error) {
+    ctx.onDeliveryError(error, 'sms');
+    await ctx.store.deletePhoneVerification(session.userId);
+    await recordEvent(ctx, 'delivery_failed', { userId: session.userId, method: 'sms', client, detail: { purpose: 'phone_verification' } });
+    return { status: 'delivery_failed' };
+  }
+  await recordEvent(ctx, 'code_sent', { userId: session.userId, method: 'sms', client, detail: { purpose: 'phone_verification' } });
+  return { status: 'sent', phone: phone.value, expiresIn: Math.round(ctx.codeTTLMs / 1000) };
+}
+
+export type PhoneConfirmResult = { status: 'ok'; phone: string } | { status: 'invalid_code'; attemptsLeft: number } | { status: 'code_expired' };
+
+/** Confirms the number with its code: five tries, then a new code is needed. */
+export async function confirmPhoneVerification(ctx: AuthContext, session: Session, code: string, client: ClientInfo): Promise<PhoneConfirmResult> {
+  const now = ctx.now();
+  const pending = await ctx.store.getPhoneVerification(session.userId);
+  if (!pending || now >= pending.expiresAt) return { status: 'code_expired' };
+  const attempts = await ctx.store.recordPhoneVerificationFailure(session.userId);
+  if (attempts === null || attempts > PHONE_CODE_ATTEMPTS) {
+    await ctx.store.deletePhoneVerification(session.userId);
+    return { status: 'code_expired' };
+  }
+  const digits = code.replace(/[\s\u00a0-]/g, '');
+  if (!safeEqual(phoneCodeHash(ctx, session.userId, pending.phone, digits), pending.codeHash)) {
+    return { status: 'invalid_code', attemptsLeft: PHONE_CODE_ATTEMPTS - attempts };
+  }
+  await ctx.store.deletePhoneVerification(session.userId);
+  await ctx.store.updateUser(session.userId, { phone: pending.phone, phoneVerifiedAt: now });
+  await recordEvent(ctx, 'phone_verified', { userId: session.userId, method: 'sms', client });
+  return { status: 'ok', phone: pending.phone };
+}

@@ -1,0 +1,12 @@
+export { createAuth } from './engine.ts';
+export type { Auth } from './engine.ts';
+export type { AuthOptions, ClientInfo } from './context.ts';
+export type { StartResult, SendResult, VerifyResult } from './login.ts';
+export type { IssuedSession } from './sessions.ts';
+export type { Reauthentication } from './factors.ts';
+export type { AccountOverview, NewAccount } from './accounts.ts';
+export type { Limits } from './throttle.ts';
+export { DEFAULT_LIMITS } from './throttle.ts';
+export { DEFAULT_ARGON2, argon2Implementation, hashPassword, verifyPassword } from './password-hash.ts';
+export type { Argon2Parameters } from './password-hash.ts';
+export type * from './ports.ts';

@@ -1,0 +1,83 @@
+/**
+ * Sessions: a 256-bit bearer token held by the client, only its SHA-256 in the Store.
+ * Level 1 = password only (may enroll a second factor); level 2 = both factors.
+ * Idle and absolute expiry are enforced here, on the server (SP 800-63B §2.2.3).
+ */
+import type { Session } from './ports.ts';
+import type { AuthContext, ClientInfo } from './context.ts';
+import { generateId, generateToken, hashToken } from './tokens.ts';
+import { recordEvent } from './audit.ts';
+
+/** last_seen_at is written at most this often, so reads stay reads. */
+const TOUCH_INTERVAL_MS = 30_000;
+
+export interface IssuedSession {
+  /** The bearer token for the cookie: shown to the client, never stored or logged. */
+  token: string;
+  session: Session;
+}
+
+export async function createSession(ctx: AuthContext, userId: string, level: 1 | 2, client: ClientInfo): Promise<IssuedSession> {
+  const now = ctx.now();
+  const token = generateToken();
+  const session: Session = {
+    tokenHash: hashToken(token),
+    id: generateId(),
+    userId,
+    level,
+    ip: client.ip,
+    userAgent: client.userAgent.slice(0, 256),
+    createdAt: now,
+    lastSeenAt: now,
+    expiresAt: now + ctx.sessionMaxMs,
+  };
+  await ctx.store.createSession(session);
+  return { token, session };
+}
+
+/** The live session for a token, or null (unknown, idle too long, past its end, or the account disabled). */
+export async function validateSession(ctx: AuthContext, token: string): Promise<Session | null> {
+  if (typeof token !== 'string' || token.length !== 43) return null;
+  const tokenHash = hashToken(token);
+  const session = await ctx.store.getSession(tokenHash);
+  if (!session) return null;
+  const now = ctx.now();
+  if (now >= session.expiresAt || now >= session.lastSeenAt + ctx.sessionIdleMs) {
+    await ctx.store.deleteSession(tokenHash);
+    return null;
+  }
+  if (now - session.lastSeenAt >= TOUCH_INTERVAL_MS) {
+    await ctx.store.touchSession(tokenHash, now);
+    session.lastSeenAt = now;
+  }
+  return session;
+}
+
+/** Replaces a session by a new one at `level` (I6: a new id at every change of level). */
+export async function rotateSession(ctx: AuthContext, old: Session, level: 1 | 2, client: ClientInfo): Promise<IssuedSession> {
+  await ctx.store.deleteSession(old.tokenHash);
+  return createSession(ctx, old.userId, level, client);
+}
+
+/** Ends the session of this token (logout). */
+export async function endSession(ctx: AuthContext, token: string, client: ClientInfo): Promise<void> {
+  const session = await ctx.store.getSession(hashToken(token));
+  if (session && (await ctx.store.deleteSession(session.tokenHash))) {
+    await recordEvent(ctx, 'logout', { userId: session.userId, client });
+  }
+}
+
+export async function listSessions(ctx: AuthContext, current: Session): Promise<Array<Session & { current: boolean }>> {
+  const now = ctx.now();
+  const sessions = await ctx.store.listSessions(current.userId);
+  return sessions
+    .filter((s) => now < s.expiresAt && now < s.lastSeenAt + ctx.sessionIdleMs)
+    .map((s) => ({ ...s, current: s.tokenHash === current.tokenHash }));
+}
+
+/** Revokes one of the user's sessions by its public id; false when there is none. */
+export async function revokeSession(ctx: AuthContext, current: Session, id: string, client: ClientInfo): Promise<boolean> {
+  const done = await ctx.store.deleteSessionById(current.userId, id);
+  if (done) await recordEvent(ctx, 'session_revoked', { userId: current.userId, client, detail: { scope: 'one' } });
+  return done;
+}

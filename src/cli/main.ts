@@ -1,0 +1,140 @@
+/**
+ * `otpgate` — the operator's command line, against the same configuration (env
+ * variables) and store as the server:
+ *
+ *   otpgate user add NAME [--email ADDRESS] [--phone +NUMBER]   (password prompted, or read from stdin)
+ *   otpgate user list
+ *   otpgate user disable|enable|unlock|reset-2fa NAME
+ *   otpgate audit [--user NAME] [--limit N]
+ */
+import { parseArgs } from 'node:util';
+import type { Auth, StoredAuditEvent, User } from '../auth/index.ts';
+import { openRuntime } from '../runtime.ts';
+import { readPassword } from './prompt.ts';
+import { normalizeUsername } from '../auth/normalize.ts';
+
+const USAGE = `Usage:
+  otpgate user add NAME [--email ADDRESS] [--phone +NUMBER]
+  otpgate user list
+  otpgate user disable NAME | enable NAME | unlock NAME | reset-2fa NAME
+  otpgate audit [--user NAME] [--limit N]
+
+The password for 'user add' is asked without echo, or read from the first line of stdin.
+Configuration comes from the same OTPGATE_* variables as the server.`;
+
+class UsageError extends Error {}
+
+interface Output {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+export async function runCLI(argv: string[], io: Output = { out: (l) => console.log(l), err: (l) => console.error(l) }): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      email: { type: 'string' },
+      phone: { type: 'string' },
+      user: { type: 'string' },
+      limit: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [group, action, name] = positionals;
+  if (values.help || !group) {
+    io.out(USAGE);
+    return values.help ? 0 : 2;
+  }
+  const runtime = await openRuntime({ quiet: true });
+  try {
+    const { auth } = runtime;
+    if (group === 'user' && action === 'list') {
+      await listUsers(auth, io);
+      return 0;
+    }
+    if (group === 'user' && action === 'add') {
+      if (!name) throw new UsageError('user add needs a NAME');
+      const password = await readPassword('Password: ');
+      const created = await auth.createAccount({ username: name, password, email: values.email ?? null, phone: values.phone ?? null });
+      if (created.status !== 'ok') {
+        io.err(`otpgate: ${created.status === 'username_taken' ? 'that username is taken' : created.message}`);
+        return 1;
+      }
+      io.out(`created ${created.user.username} (${created.user.id}); at first sign-in they ${created.user.email ? 'get a code by email' : 'enroll an authenticator'}`);
+      return 0;
+    }
+    if (group === 'user' && action && ['disable', 'enable', 'unlock', 'reset-2fa'].includes(action)) {
+      if (!name) throw new UsageError(`user ${action} needs a NAME`);
+      const user = await findUser(auth, name);
+      if (!user) {
+        io.err(`otpgate: no user named ${name}`);
+        return 1;
+      }
+      if (action === 'disable') io.out(`disabled ${user.username}; ${await auth.disableAccount(user.id)} session(s) ended`);
+      if (action === 'enable') {
+        await auth.enableAccount(user.id);
+        io.out(`enabled ${user.username}`);
+      }
+      if (action === 'unlock') {
+        await auth.unlockAccount(user);
+        io.out(`unlocked ${user.username}: failure counts cleared`);
+      }
+      if (action === 'reset-2fa') {
+        await auth.resetSecondFactors(user);
+        io.out(`reset ${user.username}: authenticators, recovery codes and phone removed; sessions ended; next sign-in enrolls again`);
+      }
+      return 0;
+    }
+    if (group === 'audit') {
+      const limit = values.limit ? Number(values.limit) : 50;
+      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new UsageError('--limit must be a whole number from 1 to 10000');
+      let userId: string | undefined;
+      if (values.user) {
+        const user = await findUser(auth, values.user);
+        if (!user) {
+          io.err(`otpgate: no user named ${values.user}`);
+          return 1;
+        }
+        userId = user.id;
+      }
+      const events = await auth.listAudit(userId ? { userId, limit } : { limit });
+      for (const event of events) io.out(formatEvent(event));
+      return 0;
+    }
+    throw new UsageError(`unknown command: ${positionals.join(' ')}`);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`otpgate: ${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw error;
+  } finally {
+    await runtime.close();
+  }
+}
+
+async function findUser(auth: Auth, name: string): Promise<User | null> {
+  const n = normalizeUsername(name);
+  return n.ok ? auth.context.store.getUserByUsername(n.value) : null;
+}
+
+async function listUsers(auth: Auth, io: Output): Promise<void> {
+  const users = await auth.context.store.listUsers();
+  io.out(['username', 'email', 'phone', 'authenticators', 'status', 'created'].join('\t'));
+  for (const u of users) {
+    const totp = (await auth.context.store.listTOTPFactors(u.id)).filter((f) => f.confirmedAt !== null).length;
+    const phone = u.phone ? `${u.phone}${u.phoneVerifiedAt ? '' : ' (unverified)'}` : '-';
+    io.out([u.username, u.email ?? '-', phone, String(totp), u.disabled ? 'disabled' : 'active', new Date(u.createdAt).toISOString()].join('\t'));
+  }
+}
+
+/** One line per event; values are JSON-encoded so a crafted user agent cannot forge lines. */
+function formatEvent(e: StoredAuditEvent): string {
+  const parts = [new Date(e.at).toISOString(), e.type, `user=${e.userId ?? '-'}`];
+  if (e.method) parts.push(`method=${e.method}`);
+  if (e.ip) parts.push(`ip=${JSON.stringify(e.ip)}`);
+  if (e.userAgent) parts.push(`agent=${JSON.stringify(e.userAgent)}`);
+  if (e.detail) parts.push(JSON.stringify(e.detail));
+  return parts.join(' ');
+}

@@ -1,0 +1,452 @@
+/**
+ * The one validated configuration object, read from the OTPGATE_* environment
+ * variables of API.md ("Configuration"). A bad value throws a ConfigError whose message
+ * is one line naming the variable and what is wrong; start-up prints it and exits 1.
+ * Values that may hold a secret (keys, URLs with passwords) are never echoed back.
+ */
+import { isIP } from 'node:net';
+import { join, resolve } from 'node:path';
+
+/** A configuration value that stops start-up; `message` is one line naming the variable. */
+export class ConfigError extends Error {
+  readonly code = 'invalid_config';
+  /** The variable at fault, e.g. `OTPGATE_PORT`. */
+  readonly variable: string;
+
+  constructor(variable: string, problem: string, options?: { cause?: unknown }) {
+    super(`${variable}: ${problem}`, options);
+    this.name = 'ConfigError';
+    this.variable = variable;
+  }
+}
+
+export const FACTORS = ['totp', 'email', 'sms', 'recovery'] as const;
+export type Factor = (typeof FACTORS)[number];
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export type DatabaseConfig = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: URL };
+
+export type TLSConfig = { mode: 'auto' } | { mode: 'off' } | { mode: 'files'; certPath: string; keyPath: string };
+
+export interface SMTPConfig {
+  /** `smtps://…` (implicit TLS) or `smtp://…` (STARTTLS required unless `?starttls=off` on loopback). */
+  url: URL;
+  from: string;
+  /** Extra CA certificates (PEM) trusted besides the system ones. */
+  caPath?: string;
+}
+
+export interface SMSConfig {
+  webhookURL: URL;
+  /** HMAC-SHA256 key signing each webhook body. */
+  webhookSecret: string;
+}
+
+export interface Config {
+  host: string;
+  port: number;
+  /** Absolute path. */
+  dataDir: string;
+  database: DatabaseConfig;
+  /** The origin users see. With port 0 and no OTPGATE_PUBLIC_URL its port is `0` until main fills it in. */
+  publicURL: URL;
+  tls: TLSConfig;
+  /** Addresses, CIDR ranges or proxy-addr names (`loopback`…) of trusted proxies; empty when none. */
+  trustProxy: string[];
+  /** 32 bytes from OTPGATE_SECRET_KEY, or undefined to use (or generate) the data dir's key file. */
+  secretKey: Buffer | undefined;
+  smtp: SMTPConfig | undefined;
+  sms: SMSConfig | undefined;
+  signup: 'open' | 'closed';
+  issuer: string;
+  codeTTLSeconds: number;
+  loginTTLSeconds: number;
+  factors: Factor[];
+  sessionIdleSeconds: number;
+  sessionMaxSeconds: number;
+  logLevel: LogLevel;
+}
+
+/** Every variable loadConfig reads; any other OTPGATE_* variable is refused as a likely typo. */
+export const CONFIG_VARIABLES = [
+  'OTPGATE_HOST',
+  'OTPGATE_PORT',
+  'OTPGATE_DATA_DIR',
+  'OTPGATE_DATABASE_URL',
+  'OTPGATE_PUBLIC_URL',
+  'OTPGATE_TLS',
+  'OTPGATE_TLS_CERT',
+  'OTPGATE_TLS_KEY',
+  'OTPGATE_TRUST_PROXY',
+  'OTPGATE_SECRET_KEY',
+  'OTPGATE_SMTP_URL',
+  'OTPGATE_MAIL_FROM',
+  'OTPGATE_SMTP_CA',
+  'OTPGATE_SMS_WEBHOOK_URL',
+  'OTPGATE_SMS_WEBHOOK_SECRET',
+  'OTPGATE_SIGNUP',
+  'OTPGATE_ISSUER',
+  'OTPGATE_CODE_TTL',
+  'OTPGATE_LOGIN_TTL',
+  'OTPGATE_FACTORS',
+  'OTPGATE_SESSION_IDLE',
+  'OTPGATE_SESSION_MAX',
+  'OTPGATE_LOG_LEVEL',
+] as const;
+type Variable = (typeof CONFIG_VARIABLES)[number];
+
+/**
+ * Reads and validates the configuration.
+ * @throws ConfigError on the first bad value.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): Config {
+  refuseUnknownVariables(env);
+  // An empty value counts as unset, as `VAR=` in a compose file means.
+  const get = (name: Variable): string | undefined => {
+    const value = env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+
+  const host = parseHost(get('OTPGATE_HOST') ?? '127.0.0.1');
+  const port = parseInteger('OTPGATE_PORT', get('OTPGATE_PORT'), 8443, 0, 65535, ' (0 picks a free port)');
+  const dataDir = resolve(cwd, get('OTPGATE_DATA_DIR') ?? './data');
+  const database = parseDatabase(get('OTPGATE_DATABASE_URL'), dataDir, cwd);
+  const tls = parseTLS(get('OTPGATE_TLS'), get('OTPGATE_TLS_CERT'), get('OTPGATE_TLS_KEY'), cwd);
+  const trustProxy = parseTrustProxy(get('OTPGATE_TRUST_PROXY'));
+  if (tls.mode === 'off' && !isLoopbackHost(host) && trustProxy.length === 0) {
+    throw new ConfigError(
+      'OTPGATE_TLS',
+      `off is only allowed when OTPGATE_HOST is loopback or OTPGATE_TRUST_PROXY is set (host is ${host})`,
+    );
+  }
+  const publicURL = parsePublicURL(get('OTPGATE_PUBLIC_URL'), tls, port);
+  const secretKey = parseSecretKey(get('OTPGATE_SECRET_KEY'));
+  const smtp = parseSMTP(get('OTPGATE_SMTP_URL'), get('OTPGATE_MAIL_FROM'), get('OTPGATE_SMTP_CA'), cwd);
+  const sms = parseSMS(get('OTPGATE_SMS_WEBHOOK_URL'), get('OTPGATE_SMS_WEBHOOK_SECRET'));
+  const signup = parseChoice('OTPGATE_SIGNUP', get('OTPGATE_SIGNUP'), ['open', 'closed'] as const, 'open');
+  const issuer = parseIssuer(get('OTPGATE_ISSUER') ?? 'otpgate');
+  const codeTTLSeconds = parseInteger('OTPGATE_CODE_TTL', get('OTPGATE_CODE_TTL'), 300, 1, 600);
+  const loginTTLSeconds = parseInteger('OTPGATE_LOGIN_TTL', get('OTPGATE_LOGIN_TTL'), 600, 60, 3600);
+  const factors = parseFactors(get('OTPGATE_FACTORS'));
+  const sessionIdleSeconds = parseInteger('OTPGATE_SESSION_IDLE', get('OTPGATE_SESSION_IDLE'), 3600, 60, 7 * 86400);
+  const sessionMaxSeconds = parseInteger('OTPGATE_SESSION_MAX', get('OTPGATE_SESSION_MAX'), 86400, 300, 30 * 86400);
+  if (sessionIdleSeconds > sessionMaxSeconds) {
+    throw new ConfigError(
+      'OTPGATE_SESSION_IDLE',
+      `must not exceed OTPGATE_SESSION_MAX (${sessionMaxSeconds}), got ${sessionIdleSeconds}`,
+    );
+  }
+  const logLevel = parseChoice('OTPGATE_LOG_LEVEL', get('OTPGATE_LOG_LEVEL'), LOG_LEVELS, 'info');
+
+  return {
+    host,
+    port,
+    dataDir,
+    database,
+    publicURL,
+    tls,
+    trustProxy,
+    secretKey,
+    smtp,
+    sms,
+    signup,
+    issuer,
+    codeTTLSeconds,
+    loginTTLSeconds,
+    factors,
+    sessionIdleSeconds,
+    sessionMaxSeconds,
+    logLevel,
+  };
+}
+
+/** True for 127.0.0.0/8, ::1 (and its IPv4-mapped forms) and `localhost`. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  if (isIP(h) === 6) {
+    if (h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
+    return mapped?.[1]?.startsWith('127.') ?? false;
+  }
+  return false;
+}
+
+function refuseUnknownVariables(env: NodeJS.ProcessEnv): void {
+  const known = new Set<string>(CONFIG_VARIABLES);
+  for (const name of Object.keys(env)) {
+    if (!name.startsWith('OTPGATE_') || known.has(name)) continue;
+    const closest = closestName(name);
+    const hint = closest === undefined ? `known variables are listed in API.md` : `did you mean ${closest}?`;
+    throw new ConfigError(name, `unknown variable; ${hint}`);
+  }
+}
+
+function closestName(name: string): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of CONFIG_VARIABLES) {
+    const d = editDistance(name, candidate);
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  // Past a third of the name's tail it is no longer a typo but a different word.
+  return bestDistance <= Math.max(2, Math.floor((name.length - 'OTPGATE_'.length) / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+/** Quotes a value for an error message, shortened so the line stays readable. */
+function shown(value: string): string {
+  return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+}
+
+/** A URL for an error message, its password (and query, which may hold tokens) hidden. */
+function shownURL(url: URL): string {
+  const copy = new URL(url.href);
+  if (copy.password !== '') copy.password = '***';
+  copy.search = '';
+  return shown(copy.href);
+}
+
+function parseInteger(
+  name: Variable,
+  raw: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+  note = '',
+): number {
+  if (raw === undefined) return fallback;
+  const value = /^\d{1,9}$/.test(raw) ? Number(raw) : NaN;
+  if (!(value >= min && value <= max)) {
+    throw new ConfigError(name, `must be an integer from ${min} to ${max}${note}, got ${shown(raw)}`);
+  }
+  return value;
+}
+
+function parseChoice<const T extends readonly string[]>(
+  name: Variable,
+  raw: string | undefined,
+  choices: T,
+  fallback: T[number],
+): T[number] {
+  if (raw === undefined) return fallback;
+  const value = raw.toLowerCase();
+  const found = choices.find((c) => c === value);
+  if (found === undefined) throw new ConfigError(name, `must be one of ${choices.join(', ')}, got ${shown(raw)}`);
+  return found;
+}
+
+function parseHost(raw: string): string {
+  const host = raw.replace(/^\[(.*)\]$/, '$1');
+  // RFC 1123 host names, or an IP literal.
+  const hostname = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+  if (isIP(host) === 0 && !hostname.test(host)) {
+    throw new ConfigError('OTPGATE_HOST', `must be an IP address or a host name, got ${shown(raw)}`);
+  }
+  return host;
+}
+
+function parseURL(name: Variable, raw: string, expected: string): URL {
+  try {
+    return new URL(raw);
+  } catch {
+    // The raw text may hold a password: name the problem, not the value.
+    throw new ConfigError(name, `must be ${expected}, and this is not a valid URL`);
+  }
+}
+
+function parseDatabase(raw: string | undefined, dataDir: string, cwd: string): DatabaseConfig {
+  if (raw === undefined) return { kind: 'sqlite', path: join(dataDir, 'otpgate.db') };
+  const expected = 'sqlite:PATH or postgres://USER:PASSWORD@HOST/DATABASE';
+  if (raw.startsWith('sqlite:')) {
+    // sqlite:relative, sqlite:/absolute and sqlite:///absolute all name a file.
+    const path = raw.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (path === '') throw new ConfigError('OTPGATE_DATABASE_URL', `must be ${expected}; the sqlite path is empty`);
+    return { kind: 'sqlite', path: path === ':memory:' ? path : resolve(cwd, path) };
+  }
+  const url = parseURL('OTPGATE_DATABASE_URL', raw, expected);
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError('OTPGATE_DATABASE_URL', `must be ${expected}, got a ${url.protocol} URL`);
+  }
+  if (url.hostname === '' && !url.searchParams.has('host')) {
+    throw new ConfigError('OTPGATE_DATABASE_URL', `must name a host, got ${shownURL(url)}`);
+  }
+  return { kind: 'postgres', url };
+}
+
+function parseTLS(mode: string | undefined, cert: string | undefined, key: string | undefined, cwd: string): TLSConfig {
+  const value = mode?.toLowerCase();
+  if (value !== undefined && !['auto', 'off', 'files'].includes(value)) {
+    throw new ConfigError(
+      'OTPGATE_TLS',
+      `must be auto, off or files (with OTPGATE_TLS_CERT and OTPGATE_TLS_KEY), got ${shown(mode ?? '')}`,
+    );
+  }
+  if (cert === undefined && key === undefined) {
+    if (value === 'files') throw new ConfigError('OTPGATE_TLS', 'is files but OTPGATE_TLS_CERT and OTPGATE_TLS_KEY are not set');
+    return value === 'off' ? { mode: 'off' } : { mode: 'auto' };
+  }
+  if (value === 'off' || value === 'auto') {
+    throw new ConfigError(
+      'OTPGATE_TLS',
+      `is ${value} but OTPGATE_TLS_CERT/OTPGATE_TLS_KEY are set; unset OTPGATE_TLS or set it to files`,
+    );
+  }
+  if (cert === undefined) throw new ConfigError('OTPGATE_TLS_CERT', 'must be set together with OTPGATE_TLS_KEY');
+  if (key === undefined) throw new ConfigError('OTPGATE_TLS_KEY', 'must be set together with OTPGATE_TLS_CERT');
+  return { mode: 'files', certPath: resolve(cwd, cert), keyPath: resolve(cwd, key) };
+}
+
+/** Validates addresses and CIDR ranges in the forms proxy-addr (Fastify's trustProxy) accepts. */
+function parseTrustProxy(raw: string | undefined): string[] {
+  if (raw === undefined) return [];
+  const entries = raw.split(',').map((s) => s.trim());
+  for (const entry of entries) {
+    if (!isProxyEntry(entry)) {
+      throw new ConfigError(
+        'OTPGATE_TRUST_PROXY',
+        `must be comma-separated IP addresses or CIDR ranges (e.g. 10.0.0.0/8,::1), got ${shown(entry)}`,
+      );
+    }
+  }
+  return entries;
+}
+
+function isProxyEntry(entry: string): boolean {
+  if (entry === 'loopback' || entry === 'linklocal' || entry === 'uniquelocal') return true;
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  if (!/^\d{1,3}$/.test(prefix)) return false;
+  return Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+function parsePublicURL(raw: string | undefined, tls: TLSConfig, port: number): URL {
+  if (raw === undefined) return new URL(`${tls.mode === 'off' ? 'http' : 'https'}://localhost:${port}`);
+  const url = parseURL('OTPGATE_PUBLIC_URL', raw, 'an origin such as https://auth.example.com');
+  const problem =
+    url.protocol !== 'https:' && url.protocol !== 'http:'
+      ? 'must be an https:// URL'
+      : url.protocol === 'http:' && !isLoopbackHost(url.hostname)
+        ? 'must be https:// (http:// only for localhost)'
+        : url.username !== '' || url.password !== ''
+          ? 'must not contain a user name or password'
+          : url.pathname !== '/' || url.search !== '' || url.hash !== ''
+            ? 'must be an origin only, without path, query or fragment'
+            : url.port === '0'
+              ? 'must not use port 0'
+              : undefined;
+  if (problem !== undefined) throw new ConfigError('OTPGATE_PUBLIC_URL', `${problem}, got ${shownURL(url)}`);
+  return url;
+}
+
+function parseSecretKey(raw: string | undefined): Buffer | undefined {
+  if (raw === undefined) return undefined;
+  const hint = 'e.g. from `openssl rand -base64 32`';
+  // Buffer.from skips characters outside the alphabet: check the alphabet first.
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(raw)) {
+    throw new ConfigError('OTPGATE_SECRET_KEY', `must be 32 bytes in base64 (${hint}); it is not base64`);
+  }
+  const key = Buffer.from(raw, 'base64');
+  if (key.length !== 32) {
+    throw new ConfigError('OTPGATE_SECRET_KEY', `must be 32 bytes in base64 (${hint}), got ${key.length} bytes`);
+  }
+  return key;
+}
+
+function parseSMTP(
+  raw: string | undefined,
+  from: string | undefined,
+  caPath: string | undefined,
+  cwd: string,
+): SMTPConfig | undefined {
+  if (raw === undefined) {
+    if (from !== undefined) throw new ConfigError('OTPGATE_MAIL_FROM', 'is set but OTPGATE_SMTP_URL is not');
+    if (caPath !== undefined) throw new ConfigError('OTPGATE_SMTP_CA', 'is set but OTPGATE_SMTP_URL is not');
+    return undefined;
+  }
+  const expected = 'smtps://USER:PASSWORD@HOST:465 or smtp://USER:PASSWORD@HOST:587';
+  const url = parseURL('OTPGATE_SMTP_URL', raw, expected);
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') {
+    throw new ConfigError('OTPGATE_SMTP_URL', `must be ${expected}, got a ${url.protocol} URL`);
+  }
+  if (url.hostname === '') throw new ConfigError('OTPGATE_SMTP_URL', 'must name a host');
+  const starttls = url.searchParams.get('starttls');
+  if (starttls !== null) {
+    if (url.protocol !== 'smtp:' || starttls !== 'off') {
+      throw new ConfigError('OTPGATE_SMTP_URL', 'accepts only ?starttls=off, and only on smtp://');
+    }
+    // Without STARTTLS the password and the codes cross the network in clear text.
+    if (!isLoopbackHost(url.hostname)) {
+      throw new ConfigError('OTPGATE_SMTP_URL', `?starttls=off is only allowed for a relay on loopback, got ${shownURL(url)}`);
+    }
+  }
+  if (from === undefined) throw new ConfigError('OTPGATE_MAIL_FROM', 'must be set when OTPGATE_SMTP_URL is set');
+  // One address, optionally with a display name; no line breaks (header injection).
+  if (/[\r\n]/.test(from) || !/^(?:[^<>]*<[^<>\s@]+@[^<>\s@]+>|[^<>\s@]+@[^<>\s@]+)$/.test(from)) {
+    throw new ConfigError('OTPGATE_MAIL_FROM', `must be an address like otpgate@example.com or "Name <otpgate@example.com>", got ${shown(from)}`);
+  }
+  return caPath === undefined ? { url, from } : { url, from, caPath: resolve(cwd, caPath) };
+}
+
+function parseSMS(raw: string | undefined, secret: string | undefined): SMSConfig | undefined {
+  if (raw === undefined) {
+    if (secret !== undefined) throw new ConfigError('OTPGATE_SMS_WEBHOOK_SECRET', 'is set but OTPGATE_SMS_WEBHOOK_URL is not');
+    return undefined;
+  }
+  const url = parseURL('OTPGATE_SMS_WEBHOOK_URL', raw, 'an https:// URL');
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    throw new ConfigError('OTPGATE_SMS_WEBHOOK_URL', `must be an https:// URL (http:// only on loopback), got ${shownURL(url)}`);
+  }
+  if (secret === undefined) {
+    throw new ConfigError('OTPGATE_SMS_WEBHOOK_SECRET', 'must be set when OTPGATE_SMS_WEBHOOK_URL is set (it signs each request)');
+  }
+  if (secret.length < 16) {
+    throw new ConfigError('OTPGATE_SMS_WEBHOOK_SECRET', `must be at least 16 characters, got ${secret.length}`);
+  }
+  return { webhookURL: url, webhookSecret: secret };
+}
+
+function parseIssuer(raw: string): string {
+  // Key URI format: neither issuer nor account name may contain a colon.
+  if (raw.length > 64 || raw.includes(':') || /\p{Cc}/u.test(raw)) {
+    throw new ConfigError('OTPGATE_ISSUER', `must be at most 64 characters, without ":" or control characters, got ${shown(raw)}`);
+  }
+  return raw;
+}
+
+function parseFactors(raw: string | undefined): Factor[] {
+  if (raw === undefined) return [...FACTORS];
+  const chosen = new Set<Factor>();
+  for (const item of raw.split(',').map((s) => s.trim().toLowerCase())) {
+    const factor = FACTORS.find((f) => f === item);
+    if (factor === undefined) {
+      throw new ConfigError('OTPGATE_FACTORS', `must be a comma-separated subset of ${FACTORS.join(',')}, got ${shown(item)}`);
+    }
+    chosen.add(factor);
+  }
+  // Recovery codes back up another factor; alone, nobody could ever enrol.
+  if (!FACTORS.some((f) => f !== 'recovery' && chosen.has(f))) {
+    throw new ConfigError('OTPGATE_FACTORS', `must include at least one of totp, email, sms, got ${shown(raw)}`);
+  }
+  return FACTORS.filter((f) => chosen.has(f));
+}

@@ -1,0 +1,81 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openRuntime } from '../src/runtime.ts';
+import { loadConfig } from '../src/config.ts';
+import { decodeBase32, generateTOTP } from '../src/otp/index.ts';
+
+const BIN = join(import.meta.dirname, '..', 'bin', 'otpgate.js');
+
+function run(args: string[], env: NodeJS.ProcessEnv, stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(stdin);
+  });
+}
+
+describe('otpgate CLI', () => {
+  it('adds a user, then reset-2fa sends them back to enrollment', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'otpgate-cli-'));
+    const env = { OTPGATE_DATA_DIR: dir };
+    try {
+      const added = await run(['user', 'add', 'Erin'], env, 'saffron-lantern-42\n');
+      assert.equal(added.code, 0, added.stderr);
+      assert.match(added.stdout, /^created erin /);
+      assert.ok(!added.stdout.includes('saffron') && !added.stderr.includes('saffron'), 'the password is never echoed');
+
+      const again = await run(['user', 'add', 'erin'], env, 'saffron-lantern-42\n');
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, /taken/);
+      assert.equal((await run(['user', 'add', 'weak'], env, 'password\n')).code, 1);
+
+      // Enroll an authenticator through the engine on the same data dir, as the server would.
+      const client = { ip: '127.0.0.1', userAgent: 'cli-test' };
+      const runtime = await openRuntime({ config: loadConfig({ OTPGATE_DATA_DIR: dir }), quiet: true });
+      try {
+        const start = await runtime.auth.startLogin('erin', 'saffron-lantern-42', client);
+        if (start.status !== 'enrollment_required') return assert.fail(start.status);
+        const begun = await runtime.auth.beginTOTPEnrollment(start.session.session);
+        if (begun.status !== 'ok') return assert.fail();
+        const code = generateTOTP(decodeBase32(begun.enrollment.secret), Date.now());
+        assert.equal((await runtime.auth.confirmTOTPEnrollment(start.session.session, begun.enrollment.factorId, code, client)).status, 'ok');
+        assert.equal((await runtime.auth.startLogin('erin', 'saffron-lantern-42', client)).status, 'otp_required');
+      } finally {
+        await runtime.close();
+      }
+
+      const listed = await run(['user', 'list'], env);
+      assert.match(listed.stdout, /\nerin\t-\t-\t1\tactive\t/);
+
+      const reset = await run(['user', 'reset-2fa', 'ERIN'], env);
+      assert.equal(reset.code, 0, reset.stderr);
+      const runtime2 = await openRuntime({ config: loadConfig({ OTPGATE_DATA_DIR: dir }), quiet: true });
+      try {
+        assert.equal((await runtime2.auth.startLogin('erin', 'saffron-lantern-42', client)).status, 'enrollment_required');
+      } finally {
+        await runtime2.close();
+      }
+
+      const audit = await run(['audit', '--user', 'erin'], env);
+      assert.equal(audit.code, 0);
+      assert.match(audit.stdout, /second_factors_reset/);
+      assert.match(audit.stdout, /factor_added/);
+      assert.ok(!audit.stdout.includes('saffron'));
+
+      for (const action of ['disable', 'enable', 'unlock']) assert.equal((await run(['user', action, 'erin'], env)).code, 0, action);
+      assert.equal((await run(['user', 'disable', 'nobody'], env)).code, 1);
+      assert.equal((await run(['frobnicate'], env)).code, 2);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
