@@ -7,51 +7,48 @@
 import type { FastifyInstance } from 'fastify';
 import { ConfigError, isLoopbackHost, loadConfig } from './config.ts';
 import type { Config } from './config.ts';
-import { ensureDataDir } from './data-dir.ts';
 import { build } from './http/app.ts';
-import type { RoutePlugin } from './http/app.ts';
 import { createLogger } from './http/logging.ts';
 import { loadTLS } from './http/tls.ts';
 import type { TLSMaterial } from './http/tls.ts';
-import { loadSecretKey } from './secret-key.ts';
+import { openRuntime } from './runtime.ts';
+import { createRoutes } from './http/routes.ts';
 
 /** How long a graceful shutdown may take before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
 async function start(): Promise<void> {
   const config = loadConfig();
-  const { tightened } = await ensureDataDir(config.dataDir);
-  if (tightened) say(`tightened ${config.dataDir} to mode 0700`);
-  const secretKey = await loadSecretKey(config);
-  if (secretKey.source === 'generated') say(`generated a secret key in ${config.dataDir} — back it up`);
-  const tls = await loadTLS(config);
   const logger = createLogger(config.logLevel);
 
   // --- wire: config -> store -> delivery -> auth -> http ---------------------------
-  const wired = await wire({ config, secretKey: secretKey.key });
+  const runtime = await openRuntime({
+    config,
+    onDeliveryError: (error, channel) => logger.warn({ err: error, channel }, 'delivery failed'),
+  });
+  if (runtime.dataDirTightened) say(`tightened ${config.dataDir} to mode 0700`);
+  const tls = await loadTLS(config);
+  if (runtime.secretKeySource === 'generated') say(`generated a secret key in ${config.dataDir} — back it up`);
+  const stopSweeper = runtime.auth.startSweeper(60_000, (error) => logger.error({ err: error }, 'sweep failed'));
   const app = await build({
     config,
     logger,
     ...(tls === undefined ? {} : { tls }),
-    routes: wired.routes,
+    routes: createRoutes({ auth: runtime.auth, config }),
+    healthCheck: async () => { await runtime.store.getUserById(''); },
   });
-  app.addHook('onClose', () => wired.close());
+  app.addHook('onClose', async () => {
+    stopSweeper();
+    await runtime.close();
+  });
   // ----------------------------------------------------------------------------------
 
   handleSignals(app);
   await listen(app, config);
   announce(app, config, tls);
-}
-
-interface Wired {
-  routes: RoutePlugin[];
-  close(): Promise<void>;
-}
-
-/** Opens the store, the senders and the login engine, and returns the route plugins that use them. */
-// eslint-disable-next-line @typescript-eslint/require-await -- the store and engine open here (async)
-async function wire(_deps: { config: Config; secretKey: Buffer }): Promise<Wired> {
-  return { routes: [], close: async () => {} };
+  for (const sender of runtime.senders) say(`delivery: ${sender}`);
+  if (config.signup === 'closed') say('sign-up is closed: create accounts with `npx otpgate user add NAME`');
+  else say(`create the first account at ${config.publicURL.origin}/signup (or \`npx otpgate user add NAME\`)`);
 }
 
 async function listen(app: FastifyInstance, config: Config): Promise<void> {

@@ -20,6 +20,8 @@ export interface Runtime {
   /** Which senders deliver codes, for the start-up line. */
   senders: string[];
   secretKeySource: SecretKeySource;
+  /** The data dir existed with looser permissions and was set to 0700. */
+  dataDirTightened: boolean;
   close(): Promise<void>;
 }
 
@@ -32,7 +34,7 @@ export interface RuntimeOptions {
 
 export async function openRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
   const config = options.config ?? loadConfig();
-  await ensureDataDir(config.dataDir);
+  const { tightened } = await ensureDataDir(config.dataDir);
   const secret = await loadSecretKey(config);
   const store = await openStore(config.database);
   const { sender, names } = createSender(config, options);
@@ -55,6 +57,7 @@ export async function openRuntime(options: RuntimeOptions = {}): Promise<Runtime
     auth,
     senders: names,
     secretKeySource: secret.source,
+    dataDirTightened: tightened,
     close: () => store.close(),
   };
 }

@@ -14,6 +14,8 @@ interface SealingKey {
 export interface Keyring {
   /** HMAC key for email/SMS codes, recovery codes and phone verification codes. */
   codeKey: Buffer;
+  /** HMAC key for the HTTP layer's anti-CSRF form tokens. */
+  csrfKey: Buffer;
   current: SealingKey;
   byId: Map<string, SealingKey>;
 }
@@ -40,7 +42,7 @@ export function createKeyring(secretKey: Uint8Array, previousKeys: Uint8Array[] 
     const sk = sealingKey(k);
     byId.set(sk.id, sk);
   }
-  return { codeKey: derive(secretKey, 'code-hmac v1'), current, byId };
+  return { codeKey: derive(secretKey, 'code-hmac v1'), csrfKey: derive(secretKey, 'csrf v1'), current, byId };
 }
 
 /** Encrypts `plaintext` bound to `context` (e.g. the factor id): returns the key id and iv|ciphertext|tag in base64url. */

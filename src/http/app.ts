@@ -65,6 +65,8 @@ export async function build(options: BuildOptions): Promise<FastifyInstance> {
     logController: new RequestLogController(),
     // Bounds slow clients when no proxy stands in front.
     requestTimeout: 30_000,
+    // Unknown fields are refused, not silently dropped; no type coercion ("123" stays a string, 123 is refused).
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   };
   const app: FastifyInstance =
     options.tls === undefined

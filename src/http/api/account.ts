@@ -1,0 +1,79 @@
+/** The signed-in account: who am I, password change, phone number, recent activity. */
+import type { FastifyInstance } from 'fastify';
+import { clientOf } from '../plugins/request-context.ts';
+import { iso, requireSession, schema, sendError } from './reply.ts';
+
+export async function accountRoutes(app: FastifyInstance): Promise<void> {
+  const { auth } = app;
+
+  // Level 1 may read this: it tells an enrolling client where it stands.
+  app.get('/me', async (request, reply) => {
+    const session = requireSession(request, reply, 1);
+    if (!session) return reply;
+    const overview = await auth.overview(session);
+    if (!overview) return sendError(reply, 401, 'unauthenticated', 'Sign in first');
+    return reply.send({
+      user: { id: overview.user.id, username: overview.user.username, email: overview.user.email, phone: overview.user.phone, phone_verified: overview.user.phoneVerified },
+      level: overview.level,
+      factors: overview.factors.map((f) => ({ id: f.id, type: f.type, label: f.label, created_at: iso(f.createdAt), last_used_at: iso(f.lastUsedAt) })),
+      recovery_codes_left: overview.recoveryCodesLeft,
+      second_factors_locked: overview.secondFactorsLocked,
+    });
+  });
+
+  app.post<{ Body: { current_password: string; new_password: string } }>('/password', {
+    schema: {
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['current_password', 'new_password'],
+        properties: { current_password: schema.password, new_password: schema.password },
+      },
+    },
+  }, async (request, reply) => {
+    const session = requireSession(request, reply, 2);
+    if (!session) return reply;
+    const result = await auth.changePassword(session, request.body.current_password, request.body.new_password, clientOf(request));
+    if (result.status === 'ok') return reply.send({ status: 'changed', revoked_sessions: result.revokedSessions });
+    if (result.status === 'weak_password') return sendError(reply, 400, 'weak_password', result.message);
+    return sendError(reply, 401, 'reauth_required', 'The current password is not right', result.retryAfter ? { retry_after: result.retryAfter } : {});
+  });
+
+  app.post<{ Body: { phone: string } }>('/phone', {
+    schema: { body: { type: 'object', additionalProperties: false, required: ['phone'], properties: { phone: { type: 'string', minLength: 1, maxLength: 32 } } } },
+  }, async (request, reply) => {
+    const session = requireSession(request, reply, 1);
+    if (!session) return reply;
+    const result = await auth.startPhoneVerification(session, request.body.phone, clientOf(request));
+    switch (result.status) {
+      case 'sent':
+        return reply.code(202).send({ status: 'sent', phone: result.phone, expires_in: result.expiresIn });
+      case 'invalid_request':
+        return sendError(reply, 400, 'invalid_request', result.message);
+      case 'rate_limited':
+        return sendError(reply, 429, 'rate_limited', `Too many codes sent — try again in ${result.retryAfter} seconds`, { retry_after: result.retryAfter });
+      case 'delivery_failed':
+        return sendError(reply, 503, 'delivery_failed', "We couldn't send the code — check the number or try later");
+    }
+  });
+
+  app.post<{ Body: { code: string } }>('/phone/verify', {
+    schema: { body: { type: 'object', additionalProperties: false, required: ['code'], properties: { code: schema.code } } },
+  }, async (request, reply) => {
+    const session = requireSession(request, reply, 1);
+    if (!session) return reply;
+    const result = await auth.confirmPhoneVerification(session, request.body.code, clientOf(request));
+    if (result.status === 'ok') return reply.send({ status: 'verified', phone: result.phone });
+    if (result.status === 'code_expired') return sendError(reply, 410, 'code_expired', 'One-time password has expired');
+    return sendError(reply, 401, 'invalid_code', 'Invalid one-time password', { attempts_left: result.attemptsLeft });
+  });
+
+  app.get('/activity', async (request, reply) => {
+    const session = requireSession(request, reply, 2);
+    if (!session) return reply;
+    const events = await auth.listAudit({ userId: session.userId, limit: 50 });
+    return reply.send({
+      events: events.map((e) => ({ at: iso(e.at), type: e.type, method: e.method, ip: e.ip, user_agent: e.userAgent })),
+    });
+  });
+}

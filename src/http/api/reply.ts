@@ -1,0 +1,48 @@
+/** Small helpers every API route shares: error bodies, the session guard, cookies for sessions. */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { IssuedSession, Session } from '../../auth/index.ts';
+import { COOKIE, clearCookie, setCookie } from '../cookies.ts';
+
+/** `{error, message, …extra}` with the status; 429s also carry Retry-After. */
+export function sendError(reply: FastifyReply, status: number, error: string, message: string, extra: Record<string, unknown> = {}): FastifyReply {
+  if (typeof extra.retry_after === 'number') void reply.header('retry-after', String(extra.retry_after));
+  return reply.code(status).send({ error, message, ...extra });
+}
+
+/**
+ * The request's session at `level` or above, or null after answering 401. A level-1
+ * (password-only) session reaches only the enrollment routes (SECURITY.md item 11).
+ */
+export function requireSession(request: FastifyRequest, reply: FastifyReply, level: 1 | 2): Session | null {
+  const session = request.session;
+  if (!session || session.level < level) {
+    void sendError(reply, 401, 'unauthenticated', session ? 'Complete the second step first' : 'Sign in first');
+    return null;
+  }
+  return session;
+}
+
+export function setSessionCookie(request: FastifyRequest, reply: FastifyReply, issued: IssuedSession): void {
+  setCookie(reply, COOKIE.session, issued.token, request.server.otpgateConfig.sessionMaxSeconds);
+  request.session = issued.session;
+  request.sessionToken = issued.token;
+}
+
+export function clearSessionCookie(reply: FastifyReply): void {
+  clearCookie(reply, COOKIE.session);
+}
+
+export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/** Shared JSON-schema pieces. */
+export const schema = {
+  code: { type: 'string', minLength: 1, maxLength: 64 },
+  password: { type: 'string', minLength: 1, maxLength: 1024 },
+  reauth: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { password: { type: 'string', minLength: 1, maxLength: 1024 }, code: { type: 'string', minLength: 1, maxLength: 64 } },
+    minProperties: 1,
+    maxProperties: 1,
+  },
+} as const;

@@ -1,0 +1,34 @@
+/**
+ * The cookies (I7): `__Host-` prefixed, so the browser insists on Secure, Path=/ and no
+ * Domain; HttpOnly; SameSite=Lax. Each holds a 256-bit random value; the server keeps
+ * only its hash.
+ *
+ *   __Host-otpgate-session  the session token (Max-Age = OTPGATE_SESSION_MAX)
+ *   __Host-otpgate-pending  the pending login between password and code (OTPGATE_LOGIN_TTL)
+ *   __Host-otpgate-csrf     the anti-CSRF secret that form tokens are derived from
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+export const COOKIE = {
+  session: '__Host-otpgate-session',
+  pending: '__Host-otpgate-pending',
+  csrf: '__Host-otpgate-csrf',
+} as const;
+
+export type CookieName = (typeof COOKIE)[keyof typeof COOKIE];
+
+const BASE = { path: '/', secure: true, httpOnly: true, sameSite: 'lax' } as const;
+
+export function setCookie(reply: FastifyReply, name: CookieName, value: string, maxAgeSeconds: number): void {
+  void reply.setCookie(name, value, { ...BASE, maxAge: maxAgeSeconds });
+}
+
+export function clearCookie(reply: FastifyReply, name: CookieName): void {
+  void reply.clearCookie(name, BASE);
+}
+
+export function readCookie(request: FastifyRequest, name: CookieName): string | undefined {
+  const value = request.cookies[name];
+  // Every value we set is 43 base64url characters; anything else is not ours.
+  return typeof value === 'string' && /^[A-Za-z0-9_-]{43}$/.test(value) ? value : undefined;
+}

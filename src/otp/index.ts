@@ -1,0 +1,12 @@
+export { decodeBase32, encodeBase32 } from './base32.ts';
+export { normalizeCode } from './code.ts';
+export { generateHOTP, verifyHOTP } from './hotp.ts';
+export type { HOTPVerifyOptions, OTPOptions } from './hotp.ts';
+export { createOTPKey } from './key.ts';
+export type { HashAlgorithm, OTPKey } from './key.ts';
+export { createKeyURI, parseKeyURI } from './key-uri.ts';
+export type { KeyURI, KeyURIParams } from './key-uri.ts';
+export { createQRCodeDataURL, createQRCodeSVG } from './qr.ts';
+export { generateSecret } from './secret.ts';
+export { findTOTPDrift, generateTOTP, getTOTPStep, verifyTOTP } from './totp.ts';
+export type { TOTPDriftOptions, TOTPOptions, TOTPVerifyOptions } from './totp.ts';
