@@ -25,6 +25,7 @@ export function createAuth(options: AuthOptions) {
     startLogin: (username: string, password: string, client: ClientInfo) => login.startLogin(ctx, username, password, client),
     sendLoginCode: (pendingLoginId: string, channel: DeliveryChannel, client: ClientInfo) => login.sendLoginCode(ctx, pendingLoginId, channel, client),
     verifyLogin: (pendingLoginId: string, method: FactorMethod, code: string, client: ClientInfo) => login.verifyLogin(ctx, pendingLoginId, method, code, client),
+    describePendingLogin: (pendingLoginId: string) => login.describePendingLogin(ctx, pendingLoginId),
 
     validateSession: (token: string) => sessions.validateSession(ctx, token),
     endSession: (token: string, client: ClientInfo) => sessions.endSession(ctx, token, client),

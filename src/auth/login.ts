@@ -96,6 +96,31 @@ export async function startLogin(ctx: AuthContext, username: string, password: s
   return { status: 'otp_required', pendingLoginId, methods };
 }
 
+export interface PendingLoginView {
+  methods: FactorMethod[];
+  /** The channel of the live (sent, unexpired) code, if any. */
+  sent: DeliveryChannel | null;
+  /** Seconds until another code may be sent (0: now). */
+  resendAfter: number;
+  /** Seconds until the pending login closes. */
+  expiresIn: number;
+}
+
+/** What the code page shows for a pending login; a read only. Null when it is gone or expired. */
+export async function describePendingLogin(ctx: AuthContext, pendingLoginId: string): Promise<PendingLoginView | null> {
+  const now = ctx.now();
+  const pending = await ctx.store.getPendingLogin(hashToken(pendingLoginId), now);
+  if (!pending) return null;
+  const live = pending.codeHash !== null && pending.codeExpiresAt !== null && now < pending.codeExpiresAt;
+  const cooldownLeft = pending.lastSentAt === null ? 0 : pending.lastSentAt + ctx.limits.resendCooldownMs - now;
+  return {
+    methods: [...pending.methods],
+    sent: live ? pending.codeChannel : null,
+    resendAfter: cooldownLeft > 0 ? retryAfterSeconds(cooldownLeft) : 0,
+    expiresIn: retryAfterSeconds(pending.expiresAt - now),
+  };
+}
+
 /** Sends (or re-sends, voiding the previous code) an email/SMS code for a pending login. */
 export async function sendLoginCode(ctx: AuthContext, pendingLoginId: string, channel: DeliveryChannel, client: ClientInfo): Promise<SendResult> {
   const pending = await ctx.store.getPendingLogin(hashToken(pendingLoginId), ctx.now());
