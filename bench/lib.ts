@@ -47,6 +47,8 @@ export interface BenchRow {
   maxOpsPerSecond: number;
   /** Median divided by the fastest peer's median in the same group (null when the group has no peer). */
   ratioToFastestPeer: number | null;
+  /** Median divided by the group's baseline (floor) median (null when the group has none). */
+  ratioToFloor: number | null;
   samples: number[];
 }
 
@@ -159,6 +161,8 @@ export async function runSuite(suite: BenchSuite, options: BenchOptions = DEFAUL
     const medians = samples.map(median);
     const peerMedians = medians.filter((_, index) => group.cases[index]?.role === 'peer');
     const fastestPeer = peerMedians.length > 0 ? Math.max(...peerMedians) : null;
+    const floorIndex = group.cases.findIndex((c) => c.role === 'baseline');
+    const floor = floorIndex >= 0 ? (medians[floorIndex] ?? null) : null;
     result.groups.push({
       name: group.name,
       rows: group.cases.map((benchCase, index) => {
@@ -171,6 +175,7 @@ export async function runSuite(suite: BenchSuite, options: BenchOptions = DEFAUL
           minOpsPerSecond: Math.round(Math.min(...caseSamples)),
           maxOpsPerSecond: Math.round(Math.max(...caseSamples)),
           ratioToFastestPeer: fastestPeer === null ? null : Math.round((caseMedian / fastestPeer) * 100) / 100,
+          ratioToFloor: floor === null || floor === 0 ? null : Math.round((caseMedian / floor) * 100) / 100,
           samples: caseSamples.map(Math.round),
         };
       }),
@@ -184,17 +189,18 @@ const number = new Intl.NumberFormat('en-US');
 
 /** Formats a suite's results as a plain-text table (also valid Markdown). */
 export function formatTable(result: SuiteResult): string {
-  const header = ['Operation', 'Implementation', 'ops/s (median)', 'min', 'max', 'vs fastest peer'];
+  const header = ['Operation', 'Implementation', 'ops/s (median)', 'min', 'max', 'vs fastest peer', 'vs floor'];
   const lines: string[][] = [];
   for (const group of result.groups) {
     for (const row of group.rows) {
       const label = row.role === 'baseline' ? `${row.name} (floor)` : row.name;
       const ratio = row.ratioToFastestPeer === null ? '' : `${row.ratioToFastestPeer.toFixed(2)}×`;
-      lines.push([group.name, label, number.format(row.medianOpsPerSecond), number.format(row.minOpsPerSecond), number.format(row.maxOpsPerSecond), ratio]);
+      const floorRatio = row.ratioToFloor === null || row.role === 'baseline' ? '' : `${row.ratioToFloor.toFixed(2)}×`;
+      lines.push([group.name, label, number.format(row.medianOpsPerSecond), number.format(row.minOpsPerSecond), number.format(row.maxOpsPerSecond), ratio, floorRatio]);
     }
   }
   const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => (line[column] ?? '').length)));
-  const numeric = new Set([2, 3, 4, 5]);
+  const numeric = new Set([2, 3, 4, 5, 6]);
   const format = (cells: string[]): string =>
     `| ${cells.map((cell, column) => (numeric.has(column) ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0))).join(' | ')} |`;
   const rule = `|${widths.map((width, column) => (numeric.has(column) ? `${'-'.repeat(width + 1)}:` : '-'.repeat(width + 2))).join('|')}|`;

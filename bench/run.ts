@@ -2,5 +2,6 @@
 // Options: --rounds=N --round-ms=N --warmup-ms=N.
 import { runBenchmarks } from './lib.ts';
 import { otpSuite } from './otp.ts';
+import { engineSuite } from './engine.ts';
 
-await runBenchmarks([otpSuite]);
+await runBenchmarks([otpSuite, engineSuite]);
