@@ -1,0 +1,138 @@
+/**
+ * A real otpgate server process started with `npm start` on a free port, and an HTTPS
+ * client that trusts only its generated certificate and keeps cookies like a browser.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { request } from 'node:https';
+import type { IncomingHttpHeaders } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const REPO = resolve(import.meta.dirname, '..', '..');
+const START_TIMEOUT_MS = 20_000;
+
+export interface RunningServer {
+  origin: string;
+  port: number;
+  dataDir: string;
+  /** The self-signed certificate, trusted as a CA by the test clients. */
+  ca: string;
+  /** Everything the process wrote to stdout and stderr so far. */
+  output(): string;
+  /** Resolves when `pattern` appears in the output after `from` characters. */
+  waitForOutput(pattern: RegExp, from?: number, timeoutMs?: number): Promise<RegExpMatchArray>;
+  stop(): Promise<number | null>;
+}
+
+export async function startServer(env: Record<string, string> = {}, options: { dataDir?: string } = {}): Promise<RunningServer> {
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'otpgate-server-')));
+  const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('OTPGATE_') && !name.startsWith('npm_')));
+  const child: ChildProcess = spawn('npm', ['start', '--silent'], {
+    cwd: REPO,
+    env: { ...base, OTPGATE_PORT: '0', OTPGATE_DATA_DIR: dataDir, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // its own process group: stop() reaches npm and the server under it
+  });
+  let output = '';
+  const listeners = new Set<() => void>();
+  const append = (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+    for (const listener of listeners) listener();
+  };
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
+  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+
+  const waitForOutput = (pattern: RegExp, from = 0, timeoutMs = START_TIMEOUT_MS): Promise<RegExpMatchArray> =>
+    new Promise((resolveMatch, reject) => {
+      const check = () => {
+        const match = pattern.exec(output.slice(from));
+        if (match) done(() => resolveMatch(match));
+      };
+      const timer = setTimeout(() => done(() => reject(new Error(`timed out waiting for ${pattern}; output:\n${output}`))), timeoutMs);
+      const done = (then: () => void) => {
+        clearTimeout(timer);
+        listeners.delete(check);
+        then();
+      };
+      listeners.add(check);
+      void exited.then((code) => done(() => reject(new Error(`server exited (${code}) before ${pattern}; output:\n${output}`))));
+      check();
+    });
+
+  const listening = await waitForOutput(/otpgate listening on https:\/\/localhost:(\d+)/);
+  const port = Number(listening[1]);
+  const ca = await readFile(join(dataDir, 'tls', 'cert.pem'), 'utf8');
+  return {
+    origin: `https://localhost:${port}`,
+    port,
+    dataDir,
+    ca,
+    output: () => output,
+    waitForOutput,
+    async stop() {
+      if (child.exitCode === null && child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
+      const code = await exited;
+      if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
+      return code;
+    },
+  };
+}
+
+export interface HTTPSResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+  json<T = Record<string, unknown>>(): T;
+}
+
+export interface BrowserLikeClient {
+  cookies: Map<string, string>;
+  request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<HTTPSResponse>;
+}
+
+/** Sends JSON with our Origin on writes, keeps cookies; trusts only the server's certificate. */
+export function httpsClient(server: Pick<RunningServer, 'origin' | 'port' | 'ca'>): BrowserLikeClient {
+  const cookies = new Map<string, string>();
+  return {
+    cookies,
+    request(method, path, body, headers = {}) {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      return new Promise((resolveResponse, reject) => {
+        const req = request({
+          host: '127.0.0.1',
+          servername: 'localhost',
+          port: server.port,
+          method,
+          path,
+          ca: server.ca,
+          headers: {
+            ...(method === 'GET' ? {} : { origin: server.origin }),
+            ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+            ...(cookies.size ? { cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; ') } : {}),
+            ...headers,
+          },
+        }, (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (d: string) => { text += d; });
+          res.on('end', () => {
+            for (const line of res.headers['set-cookie'] ?? []) {
+              const [pair = '', ...attributes] = line.split(';');
+              const eq = pair.indexOf('=');
+              const name = pair.slice(0, eq).trim();
+              const value = pair.slice(eq + 1).trim();
+              const expired = attributes.some((a) => /^\s*max-age=0$/i.test(a) || /^\s*expires=Thu, 01 Jan 1970/i.test(a));
+              if (expired || value === '') cookies.delete(name);
+              else cookies.set(name, value);
+            }
+            resolveResponse({ status: res.statusCode ?? 0, headers: res.headers, body: text, json: <T>() => JSON.parse(text) as T });
+          });
+        });
+        req.on('error', reject);
+        req.end(payload);
+      });
+    },
+  };
+}
