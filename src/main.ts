@@ -12,13 +12,14 @@ import { createLogger } from './http/logging.ts';
 import { loadTLS } from './http/tls.ts';
 import type { TLSMaterial } from './http/tls.ts';
 import { openRuntime } from './runtime.ts';
+import { flagsToEnv } from './flags.ts';
 import { createRoutes } from './http/routes.ts';
 
 /** How long a graceful shutdown may take before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
 async function start(): Promise<void> {
-  const config = loadConfig();
+  const config = loadConfig({ ...process.env, ...flagsToEnv(process.argv.slice(2)) });
   const logger = createLogger(config.logLevel);
 
   // --- wire: config -> store -> delivery -> auth -> http ---------------------------
