@@ -4,6 +4,11 @@ import { describe, test } from 'node:test';
 import { ConfigError, loadConfig } from './config.ts';
 
 const KEY_32 = Buffer.alloc(32, 7).toString('base64');
+const TWILIO = {
+  OTPGATE_TWILIO_ACCOUNT_SID: `AC${'0123456789abcdef'.repeat(2)}`,
+  OTPGATE_TWILIO_AUTH_TOKEN: 'f'.repeat(32),
+  OTPGATE_TWILIO_FROM: '+14155550100',
+};
 
 function refusal(env: NodeJS.ProcessEnv): ConfigError {
   try {
@@ -28,6 +33,7 @@ void describe('loadConfig()', () => {
     assert.equal(config.secretKey, undefined);
     assert.equal(config.smtp, undefined);
     assert.equal(config.sms, undefined);
+    assert.equal(config.twilio, undefined);
     assert.equal(config.signup, 'open');
     assert.equal(config.issuer, 'otpgate');
     assert.equal(config.codeTTLSeconds, 300);
@@ -156,6 +162,13 @@ void describe('loadConfig()', () => {
       ['SMS secret without URL', { OTPGATE_SMS_WEBHOOK_SECRET: 'a-long-enough-secret' }, 'OTPGATE_SMS_WEBHOOK_SECRET'],
       ['SMS URL over http', { OTPGATE_SMS_WEBHOOK_URL: 'http://sms.example.com', OTPGATE_SMS_WEBHOOK_SECRET: 'a-long-enough-secret' }, 'OTPGATE_SMS_WEBHOOK_URL'],
       ['SMS secret too short', { OTPGATE_SMS_WEBHOOK_URL: 'https://sms.example.com', OTPGATE_SMS_WEBHOOK_SECRET: 'short' }, 'OTPGATE_SMS_WEBHOOK_SECRET'],
+      ['Twilio SID alone', { OTPGATE_TWILIO_ACCOUNT_SID: TWILIO.OTPGATE_TWILIO_ACCOUNT_SID }, 'OTPGATE_TWILIO_AUTH_TOKEN', /must be set together/],
+      ['Twilio without SID', { ...TWILIO, OTPGATE_TWILIO_ACCOUNT_SID: undefined }, 'OTPGATE_TWILIO_ACCOUNT_SID'],
+      ['Twilio without from', { ...TWILIO, OTPGATE_TWILIO_FROM: '' }, 'OTPGATE_TWILIO_FROM'],
+      ['Twilio SID malformed', { ...TWILIO, OTPGATE_TWILIO_ACCOUNT_SID: 'AC123' }, 'OTPGATE_TWILIO_ACCOUNT_SID', /AC and 32 hex digits/],
+      ['Twilio token too short', { ...TWILIO, OTPGATE_TWILIO_AUTH_TOKEN: 'short' }, 'OTPGATE_TWILIO_AUTH_TOKEN', /got 5 characters/],
+      ['Twilio from not E.164', { ...TWILIO, OTPGATE_TWILIO_FROM: '0415 555 0123' }, 'OTPGATE_TWILIO_FROM'],
+      ['Twilio and the webhook', { ...TWILIO, OTPGATE_SMS_WEBHOOK_URL: 'https://sms.example.com', OTPGATE_SMS_WEBHOOK_SECRET: 'a-long-enough-secret' }, 'OTPGATE_TWILIO_ACCOUNT_SID', /choose one SMS provider/],
       ['signup value', { OTPGATE_SIGNUP: 'invite' }, 'OTPGATE_SIGNUP', /must be one of open, closed, got "invite"/],
       ['issuer with a colon', { OTPGATE_ISSUER: 'a:b' }, 'OTPGATE_ISSUER'],
       ['code TTL 0', { OTPGATE_CODE_TTL: '0' }, 'OTPGATE_CODE_TTL', /from 1 to 600/],
@@ -192,6 +205,17 @@ void describe('loadConfig()', () => {
       const { message } = refusal(env);
       assert.ok(!message.includes('hunter2') && !message.includes('aHVudGVyMg'), message);
     }
+  });
+
+  void test('reads the Twilio variables together; the from may be a Messaging Service SID', () => {
+    assert.deepEqual(loadConfig(TWILIO).twilio, { accountSID: TWILIO.OTPGATE_TWILIO_ACCOUNT_SID, authToken: 'f'.repeat(32), from: '+14155550100' });
+    const service = `MG${'ab'.repeat(16)}`;
+    assert.equal(loadConfig({ ...TWILIO, OTPGATE_TWILIO_FROM: service }).twilio?.from, service);
+  });
+
+  void test('never echoes the Twilio auth token', () => {
+    const { message } = refusal({ ...TWILIO, OTPGATE_TWILIO_AUTH_TOKEN: 'hunter2 hunter2 hunter2' });
+    assert.ok(!message.includes('hunter2'), message);
   });
 
   void test('an unknown variable far from every name gets no guess', () => {

@@ -44,6 +44,15 @@ export interface SMSConfig {
   webhookSecret: string;
 }
 
+/** Twilio's Messages API (OTPGATE_TWILIO_*): an alternative to the SMS webhook. */
+export interface TwilioConfig {
+  /** `AC` and 32 hex digits. */
+  accountSID: string;
+  authToken: string;
+  /** An E.164 number, or a Messaging Service SID (`MG` and 32 hex digits). */
+  from: string;
+}
+
 export interface Config {
   host: string;
   port: number;
@@ -59,6 +68,7 @@ export interface Config {
   secretKey: Buffer | undefined;
   smtp: SMTPConfig | undefined;
   sms: SMSConfig | undefined;
+  twilio: TwilioConfig | undefined;
   signup: 'open' | 'closed';
   issuer: string;
   codeTTLSeconds: number;
@@ -86,6 +96,9 @@ export const CONFIG_VARIABLES = [
   'OTPGATE_SMTP_CA',
   'OTPGATE_SMS_WEBHOOK_URL',
   'OTPGATE_SMS_WEBHOOK_SECRET',
+  'OTPGATE_TWILIO_ACCOUNT_SID',
+  'OTPGATE_TWILIO_AUTH_TOKEN',
+  'OTPGATE_TWILIO_FROM',
   'OTPGATE_SIGNUP',
   'OTPGATE_ISSUER',
   'OTPGATE_CODE_TTL',
@@ -125,6 +138,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
   const secretKey = parseSecretKey(get('OTPGATE_SECRET_KEY'));
   const smtp = parseSMTP(get('OTPGATE_SMTP_URL'), get('OTPGATE_MAIL_FROM'), get('OTPGATE_SMTP_CA'), cwd);
   const sms = parseSMS(get('OTPGATE_SMS_WEBHOOK_URL'), get('OTPGATE_SMS_WEBHOOK_SECRET'));
+  const twilio = parseTwilio(get('OTPGATE_TWILIO_ACCOUNT_SID'), get('OTPGATE_TWILIO_AUTH_TOKEN'), get('OTPGATE_TWILIO_FROM'));
+  if (sms !== undefined && twilio !== undefined) {
+    throw new ConfigError('OTPGATE_TWILIO_ACCOUNT_SID', 'cannot be used together with OTPGATE_SMS_WEBHOOK_URL; choose one SMS provider');
+  }
   const signup = parseChoice('OTPGATE_SIGNUP', get('OTPGATE_SIGNUP'), ['open', 'closed'] as const, 'open');
   const issuer = parseIssuer(get('OTPGATE_ISSUER') ?? 'otpgate');
   const codeTTLSeconds = parseInteger('OTPGATE_CODE_TTL', get('OTPGATE_CODE_TTL'), 300, 1, 600);
@@ -151,6 +168,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     secretKey,
     smtp,
     sms,
+    twilio,
     signup,
     issuer,
     codeTTLSeconds,
@@ -424,6 +442,25 @@ function parseSMS(raw: string | undefined, secret: string | undefined): SMSConfi
     throw new ConfigError('OTPGATE_SMS_WEBHOOK_SECRET', `must be at least 16 characters, got ${secret.length}`);
   }
   return { webhookURL: url, webhookSecret: secret };
+}
+
+function parseTwilio(sid: string | undefined, token: string | undefined, from: string | undefined): TwilioConfig | undefined {
+  if (sid === undefined && token === undefined && from === undefined) return undefined;
+  const all = 'OTPGATE_TWILIO_ACCOUNT_SID, OTPGATE_TWILIO_AUTH_TOKEN and OTPGATE_TWILIO_FROM must be set together';
+  if (sid === undefined) throw new ConfigError('OTPGATE_TWILIO_ACCOUNT_SID', `is not set; ${all}`);
+  if (token === undefined) throw new ConfigError('OTPGATE_TWILIO_AUTH_TOKEN', `is not set; ${all}`);
+  if (from === undefined) throw new ConfigError('OTPGATE_TWILIO_FROM', `is not set; ${all}`);
+  if (!/^AC[0-9a-f]{32}$/i.test(sid)) {
+    throw new ConfigError('OTPGATE_TWILIO_ACCOUNT_SID', `must be an Account SID (AC and 32 hex digits), got ${shown(sid)}`);
+  }
+  // The token is a password: its length may be told, never its value.
+  if (token.length < 16 || /\s/.test(token)) {
+    throw new ConfigError('OTPGATE_TWILIO_AUTH_TOKEN', `must be the account's auth token (at least 16 characters, no spaces), got ${token.length} characters`);
+  }
+  if (!/^\+[1-9]\d{7,14}$/.test(from) && !/^MG[0-9a-f]{32}$/i.test(from)) {
+    throw new ConfigError('OTPGATE_TWILIO_FROM', `must be an E.164 number such as +14155550123 or a Messaging Service SID (MG…), got ${shown(from)}`);
+  }
+  return { accountSID: sid, authToken: token, from };
 }
 
 function parseIssuer(raw: string): string {

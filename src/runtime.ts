@@ -4,14 +4,16 @@
  * always see the same accounts.
  */
 import type { Config } from './config.ts';
-import { loadConfig } from './config.ts';
+import { ConfigError, loadConfig } from './config.ts';
 import { ensureDataDir } from './data-dir.ts';
 import { loadSecretKey } from './secret-key.ts';
 import type { SecretKeySource } from './secret-key.ts';
-import type { Auth, Sender, Store } from './auth/index.ts';
+import type { Auth, Store } from './auth/index.ts';
 import { createAuth } from './auth/index.ts';
 import { openStore } from './store/index.ts';
-import { createConsoleSender } from './delivery/index.ts';
+import { readFileSync } from 'node:fs';
+import { createCompositeSender, createConsoleSender, createSMSWebhookSender, createSMTPSender, createTwilioSender, describeSMTPURL } from './delivery/index.ts';
+import type { CompositeSender } from './delivery/index.ts';
 
 export interface Runtime {
   config: Config;
@@ -58,12 +60,50 @@ export async function openRuntime(options: RuntimeOptions = {}): Promise<Runtime
     senders: names,
     secretKeySource: secret.source,
     dataDirTightened: tightened,
-    close: () => store.close(),
+    async close() {
+      // Notifications in flight first, then pooled SMTP connections, then the database.
+      await auth.context.settle();
+      sender.close();
+      await store.close();
+    },
   };
 }
 
-function createSender(_config: Config, options: RuntimeOptions): { sender: Sender; names: string[] } {
-  // SMTP and SMS senders come with real delivery; until then codes go to this terminal.
+/**
+ * The engine's sender from the configuration: SMTP for email, the webhook or Twilio for
+ * SMS, and the development console for a channel with nothing configured. `names` are
+ * one line per channel for the start-up output; they never hold a credential.
+ */
+export function createSender(config: Config, options: Pick<RuntimeOptions, 'quiet'> = {}): { sender: CompositeSender; names: string[] } {
+  const names: string[] = [];
+  const smtp = config.smtp;
+  const email = smtp && createSMTPSender({ url: smtp.url, from: smtp.from, ...(smtp.caPath === undefined ? {} : { ca: readCA(smtp.caPath) }) });
+  if (smtp) names.push(`email: smtp (${describeSMTPURL(smtp.url)})`);
+  let sms;
+  if (config.sms) {
+    sms = createSMSWebhookSender({ url: config.sms.webhookURL, secret: config.sms.webhookSecret });
+    // The origin only: a path or query may hold the receiver's token.
+    names.push(`sms: webhook (${config.sms.webhookURL.origin}, signed)`);
+  } else if (config.twilio) {
+    sms = createTwilioSender(config.twilio);
+    names.push(`sms: twilio (account ${config.twilio.accountSID.slice(0, 6)}…, from ${config.twilio.from})`);
+  }
+  // Codes go to this terminal only for channels with nothing configured, never as a fallback after a failure.
   const write = options.quiet ? (text: string) => process.stderr.write(text) : (text: string) => process.stdout.write(text);
-  return { sender: createConsoleSender(write), names: ['console (development: codes are printed here)'] };
+  const fallback = email && sms ? undefined : createConsoleSender(write);
+  for (const channel of [...(email ? [] : ['email']), ...(sms ? [] : ['sms'])]) {
+    names.push(`${channel}: console (development: codes are printed here; configure ${channel === 'email' ? 'OTPGATE_SMTP_URL' : 'OTPGATE_SMS_WEBHOOK_URL or OTPGATE_TWILIO_*'})`);
+  }
+  return { sender: createCompositeSender({ ...(email ? { email } : {}), ...(sms ? { sms } : {}), ...(fallback ? { fallback } : {}) }), names };
+}
+
+function readCA(path: string): string {
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError('OTPGATE_SMTP_CA', `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, { cause: error });
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError('OTPGATE_SMTP_CA', `${path} holds no PEM certificate`);
+  return pem;
 }

@@ -10,6 +10,7 @@ import { generateId } from './tokens.ts';
 import { recordEvent } from './audit.ts';
 import { reauthenticate } from './factors.ts';
 import { throttleKey } from './throttle.ts';
+import { notify } from './notifications.ts';
 
 export interface NewAccount {
   username: string;
@@ -79,6 +80,7 @@ export async function changePassword(ctx: AuthContext, session: Session, current
   await ctx.store.updateUser(user.id, { passwordHash: await hashPassword(newPassword, ctx.argon2) });
   const revokedSessions = await ctx.store.deleteUserSessions(user.id, session.tokenHash);
   await recordEvent(ctx, 'password_changed', { userId: user.id, method: 'password', client, detail: { revoked_sessions: revokedSessions } });
+  notify(ctx, user.id, { type: 'password_changed', revokedSessions }, client);
   return { status: 'ok', revokedSessions };
 }
 

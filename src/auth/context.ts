@@ -48,12 +48,17 @@ export interface AuthContext {
   /** A hash of a random password, verified for unknown usernames so time and answer match (I11). */
   dummyHash: Promise<string>;
   onDeliveryError: (error: unknown, channel: string) => void;
+  /** Security notifications still being sent in the background (see notifications.ts). */
+  notifications: Set<Promise<void>>;
+  /** Resolves once every notification started so far has been sent or has failed: for tests and graceful shutdown. */
+  settle(): Promise<void>;
 }
 
 export function createContext(options: AuthOptions): AuthContext {
   const argon2 = options.argon2 ?? DEFAULT_ARGON2;
   const dummyHash = hashPassword(generateToken(), argon2);
   dummyHash.catch(() => undefined); // surfaced where awaited
+  const notifications = new Set<Promise<void>>();
   return {
     store: options.store,
     sender: options.sender,
@@ -70,6 +75,11 @@ export function createContext(options: AuthOptions): AuthContext {
     now: options.clock ?? Date.now,
     dummyHash,
     onDeliveryError: options.onDeliveryError ?? (() => undefined),
+    notifications,
+    async settle(): Promise<void> {
+      // Each task catches its own errors; loop for those started while waiting.
+      while (notifications.size > 0) await Promise.all(notifications);
+    },
   };
 }
 

@@ -39,6 +39,9 @@ export function createAuth(options: AuthOptions) {
     startPhoneVerification: (session: Session, phone: string, client: ClientInfo) => factors.startPhoneVerification(ctx, session, phone, client),
     confirmPhoneVerification: (session: Session, code: string, client: ClientInfo) => factors.confirmPhoneVerification(ctx, session, code, client),
 
+    /** Waits for security notifications still being sent (tests, shutdown). */
+    flushNotifications: () => ctx.settle(),
+
     listAudit: (options: { userId?: string; limit: number }) => ctx.store.listAudit(options),
 
     /** Sweeps expired rows every `intervalMs` without holding the process open; returns a stop function. */

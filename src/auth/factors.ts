@@ -17,6 +17,7 @@ import { normalizePhone } from './normalize.ts';
 import { phoneVerificationMessage } from './messages.ts';
 import { recordEvent } from './audit.ts';
 import { retryAfterSeconds, throttleKey } from './throttle.ts';
+import { notify } from './notifications.ts';
 
 const MAX_TOTP_FACTORS = 10;
 const LABEL_MAX = 64;
@@ -90,6 +91,7 @@ export async function confirmTOTPEnrollment(ctx: AuthContext, session: Session, 
   if (!checked.ok) return checked.driftSeconds === undefined ? { status: 'invalid_code' } : { status: 'invalid_code', driftSeconds: checked.driftSeconds };
   await ctx.store.resetAttempts(throttleKey.enrollment(session.userId));
   await recordEvent(ctx, 'factor_added', { userId: session.userId, method: 'totp', client, detail: { label: factor.label } });
+  notify(ctx, session.userId, { type: 'authenticator_added', label: factor.label }, client);
   const result: ConfirmResult = { status: 'ok', factor: { ...factor, confirmedAt: now } };
   if ((await ctx.store.countRecoveryCodes(session.userId)) === 0) {
     result.recoveryCodes = await issueRecoveryCodes(ctx, session.userId, client);
@@ -144,6 +146,7 @@ export async function removeTOTPFactor(ctx: AuthContext, session: Session, facto
   if (!reauth.ok) return reauth.retryAfter === undefined ? { status: 'reauth_required' } : { status: 'reauth_required', retryAfter: reauth.retryAfter };
   if (!(await ctx.store.deleteTOTPFactor(session.userId, factorId))) return { status: 'not_found' };
   await recordEvent(ctx, 'factor_removed', { userId: session.userId, method: 'totp', client, detail: { label: factor.label } });
+  notify(ctx, session.userId, { type: 'authenticator_removed', label: factor.label }, client);
   return { status: 'ok' };
 }
 
@@ -160,7 +163,9 @@ async function issueRecoveryCodes(ctx: AuthContext, userId: string, client: Clie
 export async function regenerateRecoveryCodes(ctx: AuthContext, session: Session, proof: Reauthentication, client: ClientInfo): Promise<ReauthenticatedResult<{ recoveryCodes: string[] }>> {
   const reauth = await reauthenticate(ctx, session, proof, client);
   if (!reauth.ok) return reauth.retryAfter === undefined ? { status: 'reauth_required' } : { status: 'reauth_required', retryAfter: reauth.retryAfter };
-  return { status: 'ok', recoveryCodes: await issueRecoveryCodes(ctx, session.userId, client) };
+  const recoveryCodes = await issueRecoveryCodes(ctx, session.userId, client);
+  notify(ctx, session.userId, { type: 'recovery_codes_regenerated' }, client);
+  return { status: 'ok', recoveryCodes };
 }
 
 const PHONE_CODE_ATTEMPTS = 5;
@@ -214,5 +219,6 @@ export async function confirmPhoneVerification(ctx: AuthContext, session: Sessio
   await ctx.store.deletePhoneVerification(session.userId);
   await ctx.store.updateUser(session.userId, { phone: pending.phone, phoneVerifiedAt: now });
   await recordEvent(ctx, 'phone_verified', { userId: session.userId, method: 'sms', client });
+  notify(ctx, session.userId, { type: 'phone_verified', phone: pending.phone }, client);
   return { status: 'ok', phone: pending.phone };
 }

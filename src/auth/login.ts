@@ -16,6 +16,7 @@ import { retryAfterSeconds, throttleKey } from './throttle.ts';
 import { recordEvent } from './audit.ts';
 import { loginCodeMessage } from './messages.ts';
 import { checkTOTPCode, useRecoveryCode } from './second-factor.ts';
+import { notify } from './notifications.ts';
 
 export type StartResult =
   | { status: 'otp_required'; pendingLoginId: string; methods: FactorMethod[]; sent?: DeliveryChannel; deliveryFailed?: DeliveryChannel }
@@ -212,6 +213,8 @@ export async function verifyLogin(ctx: AuthContext, pendingLoginId: string, meth
 
   if (!outcome.ok) {
     if (attemptsLeft <= 0) await ctx.store.deletePendingLogin(idHash);
+    // Once per pending login, at its first failure: the password was right (ASVS 6.3.5).
+    if (attempt === 1) notify(ctx, userId, { type: 'second_factor_failed', method }, client);
     await recordEvent(ctx, 'code_refused', { userId, method, client, detail: { reason: outcome.reason, failures: claim.count, ...(outcome.driftSeconds !== undefined ? { drift_seconds: outcome.driftSeconds } : {}) } });
     const policy = method === 'recovery' ? ctx.limits.recovery : ctx.limits.otp;
     if (policy.lockAt !== null && claim.count >= policy.lockAt) {
@@ -229,7 +232,9 @@ export async function verifyLogin(ctx: AuthContext, pendingLoginId: string, meth
   await recordEvent(ctx, 'login_succeeded', { userId, method, client });
   if (method === 'recovery') {
     await recordEvent(ctx, 'recovery_code_used', { userId, method, client, detail: { left: outcome.recoveryCodesLeft ?? 0 } });
+    notify(ctx, userId, { type: 'recovery_code_used', left: outcome.recoveryCodesLeft ?? 0 }, client);
     return { status: 'authenticated', session, method, recoveryCodesLeft: outcome.recoveryCodesLeft ?? 0 };
   }
+  notify(ctx, userId, { type: 'new_sign_in', method }, client);
   return { status: 'authenticated', session, method };
 }

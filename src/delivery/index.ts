@@ -1,1 +1,13 @@
 export { createConsoleSender } from './console.ts';
+export { createCompositeSender } from './composite.ts';
+export type { CompositeSender, CompositeSenderOptions } from './composite.ts';
+export { createSMTPSender, describeSMTPURL, SMTP_TIMEOUTS } from './smtp.ts';
+export type { SMTPSender, SMTPSenderOptions, SMTPTimeouts } from './smtp.ts';
+export { createSMSWebhookSender, signWebhookBody, SIGNATURE_HEADER } from './sms-webhook.ts';
+export type { SMSWebhookOptions } from './sms-webhook.ts';
+export { createTwilioSender } from './twilio.ts';
+export type { TwilioOptions } from './twilio.ts';
+export { DeliveryError, DELIVERY_ERROR_CODES, isE164 } from './errors.ts';
+export type { DeliveryErrorCode, DeliveryTransport } from './errors.ts';
+export { renderEmail, escapeHTML } from './templates.ts';
+export type { EmailBodies } from './templates.ts';

@@ -25,7 +25,7 @@ export function createOutbox(): Outbox {
       return Promise.resolve();
     },
     lastCode(to) {
-      const message = outbox.messages.filter((m) => m.to === to).at(-1);
+      const message = outbox.messages.filter((m) => m.to === to && m.kind === 'code').at(-1);
       const code = message?.text.match(/\b\d{6}\b/)?.[0];
       if (!code) throw new Error(`no code was sent to ${to}`);
       return code;
