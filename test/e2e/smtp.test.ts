@@ -36,7 +36,7 @@ after(async () => {
 
 describe('npm start with OTPGATE_SMTP_URL', () => {
   it('says at start-up that email goes over SMTP', async () => {
-    await server.waitForOutput(/delivery: email: smtp \(smtp:\/\/127\.0\.0\.1:\d+\)/);
+    await server.waitForOutput(/delivery: email: smtp \(smtp:\/\/127\.0\.0\.1:\d+ with STARTTLS\)/);
     assert.ok(!server.output().includes('smtp-secret-9'), 'no credential in the start-up lines');
   });
 
