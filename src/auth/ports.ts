@@ -146,6 +146,28 @@ export interface PhoneVerification {
   attempts: number;
 }
 
+/** What `beginPasswordAttempt` answers: the name counter's new count, or which rule refused. */
+export type PasswordAttemptResult =
+  | { ok: true; count: number }
+  | { ok: false; rule: 'address' | 'username'; retryAfterMs: number };
+
+/** What `beginCodeAttempt` answers: the account counter's count and the pending login's new attempt count, or why it refused. */
+export type CodeAttemptResult =
+  | { ok: true; accountCount: number; attempts: number }
+  | { ok: false; reason: 'login_expired' }
+  | { ok: false; reason: 'throttled'; locked: boolean; retryAfterMs: number; accountCount: number };
+
+/** What proves the second factor in `completeLogin`. */
+export type CompletionProof =
+  | { kind: 'totp'; factorId: string; step: number }
+  | { kind: 'recovery'; userId: string; codeHash: string }
+  | { kind: 'code'; channel: DeliveryChannel; codeHash: string };
+
+/** What `completeLogin` answers: the consumed pending login, or why nothing was written. */
+export type CompletionResult =
+  | { ok: true; pending: PendingLogin; recoveryCodesLeft: number | null }
+  | { ok: false; reason: 'rejected' | 'expired' | 'login_expired' };
+
 export interface Store {
   // Accounts
   /** Inserts a user; null when the username is taken. */
@@ -222,6 +244,31 @@ export interface Store {
   // Audit trail (append-only)
   appendAudit(event: AuditEvent): Promise<void>;
   listAudit(options: { userId?: string; limit: number }): Promise<StoredAuditEvent[]>;
+
+  // Coalesced writes for the login hot path. Each is ONE write transaction (one commit,
+  // one fsync) that does exactly what the separate calls named in its comment do, in
+  // that order, and is all or nothing: an error, or a refusal where so documented,
+  // rolls every step back.
+  /** One transaction: takeToken(ipKey, …) then claimAttempt(nameKey, …); nothing is written when the first refuses. */
+  beginPasswordAttempt(input: { now: number; ipKey: string; ipCapacity: number; ipRefillMs: number; nameKey: string; policy: AttemptPolicy }): Promise<PasswordAttemptResult>;
+  /** One transaction: resetAttempts(resetKey), createPendingLogin(pending) when given, appendAudit(each event). */
+  recordPasswordSuccess(input: { resetKey: string; pending: PendingLogin | null; events: AuditEvent[] }): Promise<void>;
+  /**
+   * One transaction, in this order: the pending login must exist, be unexpired and have
+   * attempts < maxAttempts (else login_expired, nothing written); then claimAttempt(accountKey,
+   * now, policy) (refused → throttled, nothing written); then the pending login's attempts + 1.
+   */
+  beginCodeAttempt(input: { idHash: string; now: number; maxAttempts: number; accountKey: string; policy: AttemptPolicy }): Promise<CodeAttemptResult>;
+  /**
+   * One transaction that finishes a login, all or nothing: use the proof (acceptTOTPStep(factorId,
+   * step, now, false) / useRecoveryCode / consumePendingCode — a refusal rolls back and answers
+   * 'rejected', or 'expired' for an expired email/SMS code), then consumePendingLogin(idHash, now)
+   * (gone → roll back, 'login_expired'), then resetAttempts for each of resetKeys, createSession(session),
+   * appendAudit for each event. recoveryCodesLeft is the count after use for a recovery proof, else null.
+   */
+  completeLogin(input: { idHash: string; now: number; proof: CompletionProof; resetKeys: string[]; session: Session; events: AuditEvent[] }): Promise<CompletionResult>;
+  /** One transaction: appendAudit(each event) and, when closePending is set, deletePendingLogin(closePending). */
+  recordCodeFailure(input: { events: AuditEvent[]; closePending: string | null }): Promise<void>;
 
   /** Deletes expired pending logins, phone verifications, sessions and idle throttle rows. */
   sweep(now: number, sessionIdleMs: number): Promise<number>;

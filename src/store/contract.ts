@@ -1,7 +1,9 @@
 /**
  * The contract every Store driver must pass (lucia's `testAdapter`): round trips for
  * each entity, the atomic check-and-sets under 50 concurrent callers, the throttles
- * with `now` passed in, and the sweep. It uses only the Store interface.
+ * with `now` passed in, the coalesced login writes (each compared with its separate
+ * calls on a second Store, all or nothing, and raced), and the sweep. It uses only
+ * the Store interface.
  *
  * @example
  * testStore('sqlite', async () => { const store = await openSQLiteStore(file); return { store, cleanup: () => store.close() }; });
@@ -9,7 +11,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import type { AttemptPolicy, AuditEvent, NewUser, PendingLogin, Session, Store, TOTPFactor, User } from '../auth/ports.ts';
+import type {
+  AttemptPolicy, AuditEvent, CodeAttemptResult, CompletionProof, CompletionResult, NewUser, PasswordAttemptResult, PendingLogin, Session, Store, StoredAuditEvent,
+  TOTPFactor, User,
+} from '../auth/ports.ts';
 
 export interface StoreFixture {
   store: Store;
@@ -69,6 +74,81 @@ async function createUser(store: Store, overrides: Partial<NewUser> = {}): Promi
   return user;
 }
 
+function auditEvent(userId: string | null, type: string, overrides: Partial<AuditEvent> = {}): AuditEvent {
+  return { at: NOW, userId, type, method: null, ip: '192.0.2.1', userAgent: 'test-agent', detail: null, ...overrides };
+}
+
+/** A fixed pseudo-random sequence in [0, 1), the same on every run. */
+function pseudoRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+/** A user with fixed fields, for the tests that build the same rows in two Stores. */
+const SEED_USER: NewUser = { id: 'u1', username: 'alice', email: 'alice@example.test', phone: '+15550100', passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA', createdAt: NOW };
+
+interface LoginRows {
+  factors: TOTPFactor[];
+  recoveryCodesLeft: number;
+  /** Read at time 0: expired rows show too. */
+  pending: (PendingLogin | null)[];
+  sessions: Session[];
+  audit: StoredAuditEvent[];
+  counts: number[];
+}
+
+/** Every row a login write can touch: to compare two Stores, or one Store before and after. */
+async function loginRows(store: Store, userId: string, pendingIds: string[], keys: string[]): Promise<LoginRows> {
+  return {
+    factors: await store.listTOTPFactors(userId),
+    recoveryCodesLeft: await store.countRecoveryCodes(userId),
+    pending: await Promise.all(pendingIds.map((id) => store.getPendingLogin(id, 0))),
+    sessions: await store.listSessions(userId),
+    audit: await store.listAudit({ limit: 1000 }),
+    counts: await Promise.all(keys.map((key) => store.getAttemptCount(key))),
+  };
+}
+
+// What each coalesced write does, as the separate calls that it replaces.
+
+async function passwordAttemptViaCalls(store: Store, input: Parameters<Store['beginPasswordAttempt']>[0]): Promise<PasswordAttemptResult> {
+  const take = await store.takeToken(input.ipKey, input.now, input.ipCapacity, input.ipRefillMs);
+  if (!take.ok) return { ok: false, rule: 'address', retryAfterMs: take.retryAfterMs };
+  const claim = await store.claimAttempt(input.nameKey, input.now, input.policy);
+  return claim.ok ? { ok: true, count: claim.count } : { ok: false, rule: 'username', retryAfterMs: claim.retryAfterMs };
+}
+
+async function codeAttemptViaCalls(store: Store, input: Parameters<Store['beginCodeAttempt']>[0]): Promise<CodeAttemptResult> {
+  const pending = await store.getPendingLogin(input.idHash, input.now);
+  if (pending === null || pending.attempts >= input.maxAttempts) return { ok: false, reason: 'login_expired' };
+  const claim = await store.claimAttempt(input.accountKey, input.now, input.policy);
+  if (!claim.ok) return { ok: false, reason: 'throttled', locked: claim.locked, retryAfterMs: claim.retryAfterMs, accountCount: claim.count };
+  const attempts = await store.claimPendingAttempt(input.idHash, input.now, input.maxAttempts);
+  assert.ok(attempts !== null);
+  return { ok: true, accountCount: claim.count, attempts };
+}
+
+async function completeLoginViaCalls(store: Store, input: Parameters<Store['completeLogin']>[0]): Promise<CompletionResult> {
+  const { proof, idHash, now } = input;
+  let used: 'ok' | 'rejected' | 'expired';
+  if (proof.kind === 'totp') used = (await store.acceptTOTPStep(proof.factorId, proof.step, now, false)) ? 'ok' : 'rejected';
+  else if (proof.kind === 'recovery') used = (await store.useRecoveryCode(proof.userId, proof.codeHash, now)) ? 'ok' : 'rejected';
+  else {
+    const result = await store.consumePendingCode(idHash, proof.channel, proof.codeHash, now);
+    used = result === 'mismatch' ? 'rejected' : result;
+  }
+  if (used !== 'ok') return { ok: false, reason: used };
+  const pending = await store.consumePendingLogin(idHash, now);
+  if (pending === null) return { ok: false, reason: 'login_expired' };
+  for (const key of input.resetKeys) await store.resetAttempts(key);
+  await store.createSession(input.session);
+  for (const event of input.events) await store.appendAudit(event);
+  return { ok: true, pending, recoveryCodesLeft: proof.kind === 'recovery' ? await store.countRecoveryCodes(proof.userId) : null };
+}
+
 /** Registers the Store contract suite under `name`; `makeStore` gives a fresh, empty Store for each test. */
 export function testStore(name: string, makeStore: () => Promise<StoreFixture>): void {
   const test = (title: string, fn: (store: Store) => Promise<void>): void => {
@@ -78,6 +158,22 @@ export function testStore(name: string, makeStore: () => Promise<StoreFixture>):
         await fn(fixture.store);
       } finally {
         await fixture.cleanup();
+      }
+    });
+  };
+  /** A test on two fresh Stores: one driven by the separate calls, the other by the coalesced one. */
+  const testPair = (title: string, fn: (separate: Store, coalesced: Store) => Promise<void>): void => {
+    void it(title, async () => {
+      const separate = await makeStore();
+      try {
+        const coalesced = await makeStore();
+        try {
+          await fn(separate.store, coalesced.store);
+        } finally {
+          await coalesced.cleanup();
+        }
+      } finally {
+        await separate.cleanup();
       }
     });
   };
@@ -521,6 +617,346 @@ export function testStore(name: string, makeStore: () => Promise<StoreFixture>):
         assert.ok(await store.getPhoneVerification(other.id));
         assert.ok(await store.getPendingLogin(`pending-${other.id}`, NOW));
         assert.equal((await store.getUserById(other.id))?.phoneVerifiedAt, NOW);
+      });
+    });
+
+    void describe('coalesced login writes', () => {
+      testPair('beginPasswordAttempt() answers and writes what takeToken() then claimAttempt() do', async (separate, coalesced) => {
+        const p = policy({ freeAttempts: 2, baseDelayMs: 1000, maxDelayMs: 4000, forgetAfterMs: 20_000 });
+        const random = pseudoRandom(1);
+        const seen = new Set<string>();
+        let now = NOW;
+        for (let i = 0; i < 200; i++) {
+          now += Math.floor(random() * 800);
+          const input = { now, ipKey: `ip:${Math.floor(random() * 2)}`, ipCapacity: 4, ipRefillMs: 1500, nameKey: `name:${Math.floor(random() * 3)}`, policy: p };
+          const expected = await passwordAttemptViaCalls(separate, input);
+          assert.deepEqual(await coalesced.beginPasswordAttempt(input), expected, `step ${i}`);
+          seen.add(expected.ok ? 'ok' : expected.rule);
+          assert.equal(await coalesced.getAttemptCount(input.nameKey, now), await separate.getAttemptCount(input.nameKey, now), `step ${i}`);
+        }
+        assert.deepEqual([...seen].sort(), ['address', 'ok', 'username']);
+        for (const ipKey of ['ip:0', 'ip:1']) {
+          for (let i = 0; i < 5; i++) assert.deepEqual(await coalesced.takeToken(ipKey, now, 4, 1500), await separate.takeToken(ipKey, now, 4, 1500), `${ipKey}: the same tokens left`);
+        }
+      });
+
+      test('beginPasswordAttempt() refused by the address leaves the name counter alone; refused by the name, the token stays taken', async (store) => {
+        const p = policy({ freeAttempts: 1, baseDelayMs: MINUTE, maxDelayMs: MINUTE });
+        const attempt = (nameKey: string) => store.beginPasswordAttempt({ now: NOW, ipKey: 'ip', ipCapacity: 2, ipRefillMs: MINUTE, nameKey, policy: p });
+        assert.deepEqual(await attempt('alice'), { ok: true, count: 1 });
+        assert.deepEqual(await attempt('alice'), { ok: false, rule: 'username', retryAfterMs: MINUTE });
+        assert.deepEqual(await attempt('bob'), { ok: false, rule: 'address', retryAfterMs: MINUTE }, 'the refused name claim took the second token');
+        assert.equal(await store.getAttemptCount('bob'), 0);
+        assert.equal(await store.getAttemptCount('alice'), 1);
+      });
+
+      test('beginPasswordAttempt() gives exactly capacity tokens to 50 concurrent callers and counts each', async (store) => {
+        const results = await times(50, () => store.beginPasswordAttempt({ now: NOW, ipKey: 'ip', ipCapacity: 10, ipRefillMs: MINUTE, nameKey: 'alice', policy: policy({ freeAttempts: 100 }) }));
+        assert.deepEqual(results.flatMap((r) => (r.ok ? [r.count] : [])).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        assert.equal(count(results, (r) => !r.ok && r.rule === 'address'), 40);
+        assert.equal(await store.getAttemptCount('alice'), 10);
+      });
+
+      testPair('recordPasswordSuccess() writes what resetAttempts(), createPendingLogin() and appendAudit() do', async (separate, coalesced) => {
+        const pending = newPending(SEED_USER.id, { idHash: 'p1' });
+        const events = [auditEvent(SEED_USER.id, 'password_accepted', { method: 'password' }), auditEvent(SEED_USER.id, 'other', { at: NOW + 1, detail: { n: 1 } })];
+        const keys = ['name:alice', 'name:bob', 'name:carol'];
+        for (const store of [separate, coalesced]) {
+          await store.createUser(SEED_USER);
+          for (const key of keys) await store.claimAttempt(key, NOW, policy());
+        }
+        await separate.resetAttempts('name:alice');
+        await separate.createPendingLogin(pending);
+        for (const event of events) await separate.appendAudit(event);
+        await separate.resetAttempts('name:bob');
+        await coalesced.recordPasswordSuccess({ resetKey: 'name:alice', pending, events });
+        await coalesced.recordPasswordSuccess({ resetKey: 'name:bob', pending: null, events: [] });
+        const rows = await loginRows(coalesced, SEED_USER.id, ['p1'], keys);
+        assert.deepEqual(rows, await loginRows(separate, SEED_USER.id, ['p1'], keys));
+        assert.deepEqual([rows.counts, rows.pending, rows.audit.length], [[0, 0, 1], [pending], 2]);
+      });
+
+      test('recordPasswordSuccess() that fails writes nothing', async (store) => {
+        const user = await createUser(store);
+        const pending = newPending(user.id);
+        await store.createPendingLogin(pending);
+        await store.claimAttempt('name', NOW, policy());
+        const rows = () => loginRows(store, user.id, [pending.idHash], ['name']);
+        const before = await rows();
+        // The id is taken: the insert fails after the reset, which must roll back with it.
+        await assert.rejects(store.recordPasswordSuccess({ resetKey: 'name', pending: { ...pending, attempts: 1 }, events: [auditEvent(user.id, 'password_accepted')] }));
+        assert.deepEqual(await rows(), before);
+        assert.equal(before.counts[0], 1);
+      });
+
+      testPair('beginCodeAttempt() answers and writes what the pending check, claimAttempt() and claimPendingAttempt() do', async (separate, coalesced) => {
+        const ids = ['p1', 'p2', 'p3', 'p4', 'gone'];
+        const p = policy({ freeAttempts: 2, baseDelayMs: 1000, maxDelayMs: 3000, lockAt: 8 });
+        for (const store of [separate, coalesced]) {
+          await store.createUser(SEED_USER);
+          for (const [i, idHash] of ids.slice(0, 4).entries()) await store.createPendingLogin(newPending(SEED_USER.id, { idHash, expiresAt: NOW + (i + 1) * 10_000 }));
+        }
+        const random = pseudoRandom(2);
+        const seen = new Set<string>();
+        let now = NOW;
+        for (let i = 0; i < 150; i++) {
+          now += Math.floor(random() * 600);
+          const input = { idHash: ids[Math.floor(random() * ids.length)] ?? 'gone', now, maxAttempts: 3, accountKey: 'otp:u1', policy: p };
+          const expected = await codeAttemptViaCalls(separate, input);
+          assert.deepEqual(await coalesced.beginCodeAttempt(input), expected, `step ${i}`);
+          seen.add(expected.ok ? 'ok' : expected.reason === 'throttled' ? (expected.locked ? 'locked' : 'delayed') : expected.reason);
+          assert.deepEqual(await loginRows(coalesced, SEED_USER.id, ids, ['otp:u1']), await loginRows(separate, SEED_USER.id, ids, ['otp:u1']), `step ${i}`);
+        }
+        assert.deepEqual([...seen].sort(), ['delayed', 'locked', 'login_expired', 'ok']);
+      });
+
+      test('beginCodeAttempt() that answers login_expired or throttled moves neither counter', async (store) => {
+        const user = await createUser(store);
+        const full = newPending(user.id, { attempts: 3 });
+        const live = newPending(user.id);
+        for (const pending of [full, live]) await store.createPendingLogin(pending);
+        const p = policy({ freeAttempts: 1, baseDelayMs: MINUTE, maxDelayMs: MINUTE, lockAt: 2 });
+        const attempt = (idHash: string, now = NOW) => store.beginCodeAttempt({ idHash, now, maxAttempts: 3, accountKey: 'otp', policy: p });
+        const rows = () => loginRows(store, user.id, [full.idHash, live.idHash], ['otp']);
+        assert.deepEqual(await attempt(live.idHash), { ok: true, accountCount: 1, attempts: 1 });
+        let before = await rows();
+        // The pending login is checked first: at its maximum, expired or missing, the account counter stays.
+        assert.deepEqual(await attempt(full.idHash), { ok: false, reason: 'login_expired' });
+        assert.deepEqual(await attempt(live.idHash, live.expiresAt), { ok: false, reason: 'login_expired' });
+        assert.deepEqual(await attempt('missing'), { ok: false, reason: 'login_expired' });
+        assert.deepEqual(await rows(), before);
+        // Throttled, delayed or locked: the pending login's attempts stay.
+        assert.deepEqual(await attempt(live.idHash, NOW + 1000), { ok: false, reason: 'throttled', locked: false, retryAfterMs: MINUTE - 1000, accountCount: 1 });
+        assert.deepEqual(await rows(), before);
+        assert.deepEqual(await attempt(live.idHash, NOW + MINUTE), { ok: true, accountCount: 2, attempts: 2 });
+        before = await rows();
+        assert.deepEqual(await attempt(live.idHash, NOW + 5 * MINUTE), { ok: false, reason: 'throttled', locked: true, retryAfterMs: 0, accountCount: 2 });
+        assert.deepEqual(await rows(), before);
+        assert.deepEqual([before.counts, before.pending.map((pending) => pending?.attempts)], [[2], [3, 2]]);
+      });
+
+      test('beginCodeAttempt() on one pending login grants exactly maxAttempts to 50 concurrent callers', async (store) => {
+        const user = await createUser(store);
+        const pending = newPending(user.id);
+        await store.createPendingLogin(pending);
+        const results = await times(50, () => store.beginCodeAttempt({ idHash: pending.idHash, now: NOW, maxAttempts: 5, accountKey: 'otp', policy: policy({ freeAttempts: 100 }) }));
+        const granted = results.flatMap((r) => (r.ok ? [r] : []));
+        assert.deepEqual(granted.map((r) => r.attempts).sort(), [1, 2, 3, 4, 5]);
+        assert.deepEqual(granted.map((r) => r.accountCount).sort(), [1, 2, 3, 4, 5]);
+        assert.equal(count(results, (r) => !r.ok && r.reason === 'login_expired'), 45);
+        assert.equal(await store.getAttemptCount('otp'), 5);
+        assert.equal((await store.getPendingLogin(pending.idHash, NOW))?.attempts, 5);
+      });
+
+      testPair('completeLogin() answers and writes what the proof, consumePendingLogin(), resetAttempts(), createSession() and appendAudit() do', async (separate, coalesced) => {
+        const userId = SEED_USER.id;
+        const ids = ['p1', 'p2', 'p3', 'p4', 'p5'];
+        const keys = ['otp:u1', 'recovery:u1', 'other'];
+        for (const store of [separate, coalesced]) {
+          await store.createUser(SEED_USER);
+          await store.insertTOTPFactor(newFactor(userId, { id: 'f1', confirmedAt: NOW, lastStep: 10 }));
+          await store.replaceRecoveryCodes(userId, ['r1', 'r2', 'r3'], NOW);
+          for (const idHash of ids) {
+            const codeExpiresAt = idHash === 'p5' ? NOW : NOW + MINUTE;
+            await store.createPendingLogin(newPending(userId, { idHash, sends: 1, lastSentAt: NOW, codeHash: `code-${idHash}`, codeChannel: 'email', codeExpiresAt }));
+          }
+          await store.claimAttempt('other', NOW, policy());
+        }
+        const steps: [string, CompletionProof, string][] = [
+          ['p1', { kind: 'totp', factorId: 'f1', step: 11 }, 'ok'],
+          ['p2', { kind: 'totp', factorId: 'f1', step: 11 }, 'rejected'],
+          ['p2', { kind: 'totp', factorId: 'f1', step: 9 }, 'rejected'],
+          ['p2', { kind: 'totp', factorId: 'missing', step: 12 }, 'rejected'],
+          ['p2', { kind: 'recovery', userId, codeHash: 'r2' }, 'ok'],
+          ['p3', { kind: 'recovery', userId, codeHash: 'r2' }, 'rejected'],
+          ['p3', { kind: 'recovery', userId, codeHash: 'nope' }, 'rejected'],
+          ['p3', { kind: 'code', channel: 'email', codeHash: 'code-p3' }, 'ok'],
+          ['p4', { kind: 'code', channel: 'sms', codeHash: 'code-p4' }, 'rejected'],
+          ['p4', { kind: 'code', channel: 'email', codeHash: 'code-p5' }, 'rejected'],
+          ['p5', { kind: 'code', channel: 'email', codeHash: 'code-p5' }, 'expired'],
+          ['p4', { kind: 'totp', factorId: 'f1', step: 12 }, 'ok'],
+        ];
+        for (const [n, [idHash, proof, outcome]] of steps.entries()) {
+          const now = NOW + n + 1;
+          for (const store of [separate, coalesced]) for (const key of keys.slice(0, 2)) await store.claimAttempt(key, now, policy({ freeAttempts: 100 }));
+          const input = {
+            idHash, now, proof,
+            resetKeys: keys.slice(0, 2),
+            session: newSession(userId, { tokenHash: `t${n}`, id: `s${n}`, createdAt: now, lastSeenAt: now }),
+            events: [auditEvent(userId, 'login_succeeded', { at: now, method: proof.kind === 'code' ? proof.channel : proof.kind }), auditEvent(userId, 'recovery_code_used', { at: now })],
+          };
+          const expected = await completeLoginViaCalls(separate, input);
+          const actual = await coalesced.completeLogin(input);
+          assert.deepEqual(actual, expected, `step ${n}`);
+          assert.equal(actual.ok ? 'ok' : actual.reason, outcome, `step ${n}`);
+          assert.deepEqual(await loginRows(coalesced, userId, ids, keys), await loginRows(separate, userId, ids, keys), `step ${n}`);
+        }
+        const rows = await loginRows(coalesced, userId, ids, keys);
+        assert.deepEqual([rows.sessions.length, rows.audit.length, rows.recoveryCodesLeft, rows.factors[0]?.lastStep, rows.pending.filter((p) => p !== null).length], [4, 8, 2, 12, 1]);
+      });
+
+      test('completeLogin() returns the consumed pending login, and the recovery codes left for a recovery proof', async (store) => {
+        const user = await createUser(store);
+        await store.replaceRecoveryCodes(user.id, ['r1', 'r2', 'r3'], NOW);
+        const factor = newFactor(user.id, { confirmedAt: NOW });
+        await store.insertTOTPFactor(factor);
+        const [a, b] = [newPending(user.id), newPending(user.id)];
+        for (const pending of [a, b]) await store.createPendingLogin(pending);
+        const complete = (pending: PendingLogin, proof: CompletionProof) => store.completeLogin({ idHash: pending.idHash, now: NOW, proof, resetKeys: [], session: newSession(user.id), events: [] });
+        assert.deepEqual(await complete(a, { kind: 'recovery', userId: user.id, codeHash: 'r3' }), { ok: true, pending: a, recoveryCodesLeft: 2 });
+        assert.deepEqual(await complete(b, { kind: 'totp', factorId: factor.id, step: 5 }), { ok: true, pending: b, recoveryCodesLeft: null });
+        assert.equal((await store.getTOTPFactor(user.id, factor.id))?.lastStep, 5);
+      });
+
+      test('completeLogin() refused by its proof writes nothing', async (store) => {
+        const user = await createUser(store);
+        const other = await createUser(store);
+        const factor = newFactor(user.id, { confirmedAt: NOW, lastStep: 10 });
+        await store.insertTOTPFactor(factor);
+        await store.replaceRecoveryCodes(user.id, ['r1', 'r2'], NOW);
+        await store.replaceRecoveryCodes(other.id, ['o1'], NOW);
+        assert.equal(await store.useRecoveryCode(user.id, 'r1', NOW), true);
+        const pending = newPending(user.id, { sends: 1, lastSentAt: NOW, codeHash: 'c1', codeChannel: 'sms', codeExpiresAt: NOW + MINUTE });
+        await store.createPendingLogin(pending);
+        await store.claimAttempt('otp', NOW, policy());
+        const rows = () => loginRows(store, user.id, [pending.idHash], ['otp']);
+        const before = await rows();
+        const complete = (proof: CompletionProof, now = NOW) =>
+          store.completeLogin({ idHash: pending.idHash, now, proof, resetKeys: ['otp'], session: newSession(user.id), events: [auditEvent(user.id, 'login_succeeded')] });
+        const refusals: [CompletionProof, number, CompletionResult][] = [
+          [{ kind: 'totp', factorId: factor.id, step: 10 }, NOW, { ok: false, reason: 'rejected' }],
+          [{ kind: 'totp', factorId: factor.id, step: 9 }, NOW, { ok: false, reason: 'rejected' }],
+          [{ kind: 'recovery', userId: user.id, codeHash: 'r1' }, NOW, { ok: false, reason: 'rejected' }],
+          [{ kind: 'recovery', userId: user.id, codeHash: 'o1' }, NOW, { ok: false, reason: 'rejected' }],
+          [{ kind: 'code', channel: 'sms', codeHash: 'wrong' }, NOW, { ok: false, reason: 'rejected' }],
+          [{ kind: 'code', channel: 'email', codeHash: 'c1' }, NOW, { ok: false, reason: 'rejected' }],
+          [{ kind: 'code', channel: 'sms', codeHash: 'c1' }, NOW + MINUTE, { ok: false, reason: 'expired' }],
+        ];
+        for (const [proof, now, expected] of refusals) assert.deepEqual(await complete(proof, now), expected, JSON.stringify(proof));
+        assert.deepEqual(await rows(), before);
+        assert.equal(await store.countRecoveryCodes(other.id), 1);
+      });
+
+      test('completeLogin() for a pending login that is gone uses neither the TOTP step nor the recovery code', async (store) => {
+        const user = await createUser(store);
+        const factor = newFactor(user.id, { confirmedAt: NOW });
+        await store.insertTOTPFactor(factor);
+        await store.replaceRecoveryCodes(user.id, ['r1', 'r2'], NOW);
+        const consumed = newPending(user.id);
+        const expired = newPending(user.id, { expiresAt: NOW + 1 });
+        for (const pending of [consumed, expired]) await store.createPendingLogin(pending);
+        assert.ok(await store.consumePendingLogin(consumed.idHash, NOW));
+        await store.claimAttempt('otp', NOW, policy());
+        const rows = () => loginRows(store, user.id, [consumed.idHash, expired.idHash], ['otp']);
+        const before = await rows();
+        for (const [idHash, now] of [[consumed.idHash, NOW], [expired.idHash, NOW + 1], ['missing', NOW]] as const) {
+          for (const proof of [{ kind: 'totp', factorId: factor.id, step: 100 }, { kind: 'recovery', userId: user.id, codeHash: 'r1' }] satisfies CompletionProof[]) {
+            const result = await store.completeLogin({ idHash, now, proof, resetKeys: ['otp'], session: newSession(user.id), events: [auditEvent(user.id, 'login_succeeded')] });
+            assert.deepEqual(result, { ok: false, reason: 'login_expired' }, `${idHash} ${proof.kind}`);
+          }
+        }
+        assert.deepEqual(await rows(), before, 'no session, no audit row, no reset');
+        assert.equal(before.factors[0]?.lastStep, null, 'the TOTP step was not recorded');
+        assert.equal(before.recoveryCodesLeft, 2);
+        assert.equal(await store.acceptTOTPStep(factor.id, 100, NOW, false), true);
+        assert.equal(await store.useRecoveryCode(user.id, 'r1', NOW), true, 'the recovery code is still unused');
+      });
+
+      test('completeLogin() that fails writes nothing and leaves the email code live', async (store) => {
+        const user = await createUser(store);
+        const factor = newFactor(user.id, { confirmedAt: NOW, lastStep: 10 });
+        await store.insertTOTPFactor(factor);
+        await store.replaceRecoveryCodes(user.id, ['r1'], NOW);
+        const pending = newPending(user.id, { sends: 1, lastSentAt: NOW, codeHash: 'c1', codeChannel: 'email', codeExpiresAt: NOW + MINUTE });
+        await store.createPendingLogin(pending);
+        const taken = newSession(user.id);
+        await store.createSession(taken);
+        await store.claimAttempt('otp', NOW, policy());
+        const rows = () => loginRows(store, user.id, [pending.idHash], ['otp']);
+        const before = await rows();
+        const complete = (proof: CompletionProof, session: Session) =>
+          store.completeLogin({ idHash: pending.idHash, now: NOW, proof, resetKeys: ['otp'], session, events: [auditEvent(user.id, 'login_succeeded')] });
+        // The session's token hash is taken: its insert fails after the proof, the pending login and the reset.
+        const clash = newSession(user.id, { tokenHash: taken.tokenHash });
+        await assert.rejects(complete({ kind: 'code', channel: 'email', codeHash: 'c1' }, clash));
+        await assert.rejects(complete({ kind: 'totp', factorId: factor.id, step: 11 }, clash));
+        await assert.rejects(complete({ kind: 'recovery', userId: user.id, codeHash: 'r1' }, clash));
+        assert.deepEqual(await rows(), before);
+        const session = newSession(user.id);
+        const done = await complete({ kind: 'code', channel: 'email', codeHash: 'c1' }, session);
+        assert.deepEqual(done, { ok: true, pending: { ...pending, codeHash: null, codeChannel: null, codeExpiresAt: null }, recoveryCodesLeft: null });
+        assert.deepEqual(await store.getSession(session.tokenHash), session);
+      });
+
+      test('completeLogin() with one TOTP step over 50 pending logins is ok for exactly one of 50 concurrent callers', async (store) => {
+        const user = await createUser(store);
+        const factor = newFactor(user.id, { confirmedAt: NOW, lastStep: 10 });
+        await store.insertTOTPFactor(factor);
+        const pendings = Array.from({ length: 50 }, () => newPending(user.id));
+        for (const pending of pendings) await store.createPendingLogin(pending);
+        const results = await times(50, (i) =>
+          store.completeLogin({
+            idHash: pendings[i]?.idHash ?? 'missing', now: NOW, proof: { kind: 'totp', factorId: factor.id, step: 11 },
+            resetKeys: [], session: newSession(user.id), events: [auditEvent(user.id, 'login_succeeded')],
+          }),
+        );
+        assert.equal(count(results, (r) => r.ok), 1);
+        assert.equal(count(results, (r) => !r.ok && r.reason === 'rejected'), 49);
+        const rows = await loginRows(store, user.id, pendings.map((p) => p.idHash), []);
+        assert.deepEqual([rows.sessions.length, rows.audit.length, rows.pending.filter((p) => p !== null).length, rows.factors[0]?.lastStep], [1, 1, 49, 11]);
+      });
+
+      test('completeLogin() on one pending login with 50 valid recovery codes is ok for exactly one of 50 concurrent callers', async (store) => {
+        const user = await createUser(store);
+        const codes = Array.from({ length: 50 }, (_, i) => `r${i}`);
+        await store.replaceRecoveryCodes(user.id, codes, NOW);
+        const pending = newPending(user.id);
+        await store.createPendingLogin(pending);
+        const results = await times(50, (i) =>
+          store.completeLogin({
+            idHash: pending.idHash, now: NOW, proof: { kind: 'recovery', userId: user.id, codeHash: codes[i] ?? 'missing' },
+            resetKeys: [], session: newSession(user.id), events: [auditEvent(user.id, 'login_succeeded')],
+          }),
+        );
+        const winners = results.flatMap((r) => (r.ok ? [r] : []));
+        assert.deepEqual(winners, [{ ok: true, pending, recoveryCodesLeft: 49 }]);
+        assert.equal(count(results, (r) => !r.ok && r.reason === 'login_expired'), 49);
+        assert.equal(await store.countRecoveryCodes(user.id), 49, '49 codes still unused');
+        assert.equal((await store.listSessions(user.id)).length, 1);
+        assert.equal((await store.listAudit({ limit: 100 })).length, 1);
+      });
+
+      testPair('recordCodeFailure() writes what appendAudit() and deletePendingLogin() do', async (separate, coalesced) => {
+        const ids = ['p1', 'p2'];
+        for (const store of [separate, coalesced]) {
+          await store.createUser(SEED_USER);
+          for (const idHash of ids) await store.createPendingLogin(newPending(SEED_USER.id, { idHash }));
+        }
+        const calls: Parameters<Store['recordCodeFailure']>[0][] = [
+          { events: [auditEvent(SEED_USER.id, 'code_refused', { detail: { reason: 'invalid_code', failures: 1 } }), auditEvent(SEED_USER.id, 'locked', { at: NOW + 1 })], closePending: null },
+          { events: [auditEvent(SEED_USER.id, 'code_refused', { at: NOW + 2 })], closePending: 'p1' },
+          { events: [], closePending: 'missing' },
+        ];
+        for (const call of calls) {
+          for (const event of call.events) await separate.appendAudit(event);
+          if (call.closePending !== null) await separate.deletePendingLogin(call.closePending);
+          await coalesced.recordCodeFailure(call);
+        }
+        const rows = await loginRows(coalesced, SEED_USER.id, ids, []);
+        assert.deepEqual(rows, await loginRows(separate, SEED_USER.id, ids, []));
+        assert.deepEqual([rows.audit.length, rows.pending.map((p) => p?.idHash ?? null)], [3, [null, 'p2']]);
+      });
+
+      test('recordCodeFailure() that fails writes nothing', async (store) => {
+        const user = await createUser(store);
+        const pending = newPending(user.id);
+        await store.createPendingLogin(pending);
+        const rows = () => loginRows(store, user.id, [pending.idHash], []);
+        const before = await rows();
+        // An event without a type breaks the schema: the first event must go with it.
+        const broken = { ...auditEvent(user.id, 'locked'), type: null } as unknown as AuditEvent;
+        await assert.rejects(store.recordCodeFailure({ events: [auditEvent(user.id, 'code_refused'), broken], closePending: pending.idHash }));
+        assert.deepEqual(await rows(), before);
       });
     });
 

@@ -3,11 +3,16 @@
  * commit synced (synchronous=FULL), foreign keys on, and a 5 s wait for another
  * connection's write lock. Several processes may share the file; every check-and-set
  * is one statement or a `BEGIN IMMEDIATE` transaction, so they stay atomic across them.
+ * The coalesced login writes (`beginCodeAttempt`, `completeLogin`, …) run the same steps
+ * as the single methods, several in one such transaction: one commit, one fsync.
  */
 import { DatabaseSync } from 'node:sqlite';
 import type { SQLInputValue, StatementSync } from 'node:sqlite';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { PendingCodeResult, Store } from '../auth/ports.ts';
+import type {
+  AttemptClaim, AttemptPolicy, AuditEvent, CodeAttemptResult, CompletionProof, CompletionResult, DeliveryChannel, PasswordAttemptResult, PendingCodeResult, PendingLogin,
+  Session, Store, TokenTake,
+} from '../auth/ports.ts';
 import { SQL, SWEEP_SQL, updateUserStatement } from './queries.ts';
 import { decideAttempt, decideTake } from './rules.ts';
 import { num, numOrNull, toAttemptRow, toBucketRow, toPendingLogin, toPhoneVerification, toSession, toStoredAuditEvent, toTOTPFactor, toUser } from './rows.ts';
@@ -54,11 +59,12 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): Store {
   const changes = (sql: string, ...params: SQLInputValue[]): number => Number(stmt(sql).run(...params).changes);
 
   // BEGIN IMMEDIATE takes the write lock up front, so a read inside sees what the write replaces.
-  const immediate = <T>(fn: () => T): T => {
+  // Any error rolls back; so does an answer that `keep` refuses (a refusal leaves no trace).
+  const immediate = <T>(fn: () => T, keep: (result: T) => boolean = () => true): T => {
     db.exec('BEGIN IMMEDIATE');
     try {
       const result = fn();
-      db.exec('COMMIT');
+      db.exec(keep(result) ? 'COMMIT' : 'ROLLBACK');
       return result;
     } catch (error) {
       if (db.isTransaction) db.exec('ROLLBACK');
@@ -88,6 +94,80 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): Store {
     db.close();
     throw error;
   }
+
+  // The single steps that the login writes are made of, each without a transaction of its
+  // own: a Store method runs one of them (inside `immediate` when it reads and then writes),
+  // and a coalesced method runs several inside one `immediate`, so both run the same code.
+  const op = {
+    acceptTOTPStep: (factorId: string, step: number, now: number, confirm: boolean): boolean =>
+      confirm
+        ? changes(SQL.acceptTOTPStepAndConfirm, step, now, now, factorId, step) === 1
+        : changes(SQL.acceptTOTPStep, step, now, factorId, step) === 1,
+    useRecoveryCode: (userId: string, codeHash: string, now: number): boolean => changes(SQL.useRecoveryCode, now, userId, codeHash) === 1,
+    countRecoveryCodes: (userId: string): number => {
+      const row = stmt(SQL.countRecoveryCodes).get(userId);
+      return row === undefined ? 0 : num(row, 'n');
+    },
+    createPendingLogin: (p: PendingLogin): void => {
+      stmt(SQL.insertPendingLogin).run(
+        p.idHash, p.userId, JSON.stringify(p.methods), p.attempts, p.sends, p.lastSentAt, p.codeHash, p.codeChannel, p.codeExpiresAt, p.ip, p.userAgent, p.createdAt, p.expiresAt,
+      );
+    },
+    claimPendingAttempt: (idHash: string, now: number, maxAttempts: number): number | null => {
+      const row = stmt(SQL.claimPendingAttempt).get(idHash, now, maxAttempts);
+      return row === undefined ? null : num(row, 'attempts');
+    },
+    consumePendingCode: (idHash: string, channel: DeliveryChannel, codeHash: string, now: number): 'ok' | 'expired' | 'mismatch' => {
+      if (changes(SQL.consumePendingCode, idHash, now, codeHash, channel, now) === 1) return 'ok';
+      // Only classifies the refusal: nothing is written.
+      const row = stmt(SQL.selectPendingCodeExpiry).get(idHash, now, codeHash, channel);
+      return row !== undefined && numOrNull(row, 'code_expires_at') !== null ? 'expired' : 'mismatch';
+    },
+    consumePendingLogin: (idHash: string, now: number): PendingLogin | null => {
+      const row = stmt(SQL.consumePendingLogin).get(idHash, now);
+      return row === undefined ? null : toPendingLogin(row);
+    },
+    deletePendingLogin: (idHash: string): void => {
+      changes(SQL.deletePendingLogin, idHash);
+    },
+    createSession: (s: Session): void => {
+      stmt(SQL.insertSession).run(s.tokenHash, s.id, s.userId, s.level, s.ip, s.userAgent, s.createdAt, s.lastSeenAt, s.expiresAt);
+    },
+    /** Reads then writes: only inside `immediate`. */
+    claimAttempt: (key: string, now: number, policy: AttemptPolicy): AttemptClaim => {
+      const row = stmt(SQL.selectAttempt).get(key);
+      const { claim, write } = decideAttempt(row === undefined ? null : toAttemptRow(row), now, policy);
+      if (write) stmt(SQL.upsertAttempt).run(key, write.count, write.nextAt, write.forgetAt);
+      return claim;
+    },
+    resetAttempts: (key: string): void => {
+      changes(SQL.deleteAttempt, key);
+    },
+    /** Reads then writes: only inside `immediate`. */
+    takeToken: (key: string, now: number, capacity: number, refillMs: number): TokenTake => {
+      const row = stmt(SQL.selectBucket).get(key);
+      const { take, write } = decideTake(row === undefined ? null : toBucketRow(row), now, capacity, refillMs);
+      if (write) stmt(SQL.upsertBucket).run(key, write.tokens, write.refilledAt, write.fullAt);
+      return take;
+    },
+    appendAudit: (e: AuditEvent): void => {
+      stmt(SQL.insertAudit).run(e.at, e.userId, e.type, e.method, e.ip, e.userAgent, e.detail === null ? null : JSON.stringify(e.detail));
+    },
+  };
+
+  /** Uses the second-factor proof of `completeLogin` (the pending login `idHash` holds an email/SMS code). */
+  const useProof = (proof: CompletionProof, idHash: string, now: number): 'ok' | 'rejected' | 'expired' => {
+    switch (proof.kind) {
+      case 'totp':
+        return op.acceptTOTPStep(proof.factorId, proof.step, now, false) ? 'ok' : 'rejected';
+      case 'recovery':
+        return op.useRecoveryCode(proof.userId, proof.codeHash, now) ? 'ok' : 'rejected';
+      case 'code': {
+        const result = op.consumePendingCode(idHash, proof.channel, proof.codeHash, now);
+        return result === 'mismatch' ? 'rejected' : result;
+      }
+    }
+  };
 
   return {
     createUser: (user) =>
@@ -125,12 +205,7 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): Store {
       }),
     getTOTPFactor: (userId, factorId) => run(() => { const row = stmt(SQL.selectTOTPFactor).get(userId, factorId); return row === undefined ? null : toTOTPFactor(row); }),
     listTOTPFactors: (userId) => run(() => stmt(SQL.listTOTPFactors).all(userId).map(toTOTPFactor)),
-    acceptTOTPStep: (factorId, step, now, confirm) =>
-      run(() =>
-        confirm
-          ? changes(SQL.acceptTOTPStepAndConfirm, step, now, now, factorId, step) === 1
-          : changes(SQL.acceptTOTPStep, step, now, factorId, step) === 1,
-      ),
+    acceptTOTPStep: (factorId, step, now, confirm) => run(() => op.acceptTOTPStep(factorId, step, now, confirm)),
     deleteTOTPFactor: (userId, factorId) => run(() => changes(SQL.deleteTOTPFactor, userId, factorId) > 0),
 
     replaceRecoveryCodes: (userId, codeHashes, now) =>
@@ -140,8 +215,8 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): Store {
           for (const hash of codeHashes) changes(SQL.insertRecoveryCode, userId, hash, now);
         });
       }),
-    useRecoveryCode: (userId, codeHash, now) => run(() => changes(SQL.useRecoveryCode, now, userId, codeHash) === 1),
-    countRecoveryCodes: (userId) => run(() => { const row = stmt(SQL.countRecoveryCodes).get(userId); return row === undefined ? 0 : num(row, 'n'); }),
+    useRecoveryCode: (userId, codeHash, now) => run(() => op.useRecoveryCode(userId, codeHash, now)),
+    countRecoveryCodes: (userId) => run(() => op.countRecoveryCodes(userId)),
 
     putPhoneVerification: (v) =>
       run(() => {
@@ -155,15 +230,9 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): Store {
         changes(SQL.deletePhoneVerification, userId);
       }),
 
-    createPendingLogin: (p) =>
-      run(() => {
-        stmt(SQL.insertPendingLogin).run(
-          p.idHash, p.userId, JSON.stringify(p.methods), p.attempts, p.sends, p.lastSentAt, p.codeHash, p.codeChannel, p.codeExpiresAt, p.ip, p.userAgent, p.createdAt, p.expiresAt,
-        );
-      }),
+    createPendingLogin: (p) => run(() => op.createPendingLogin(p)),
     getPendingLogin: (idHash, now) => run(() => { const row = stmt(SQL.selectPendingLogin).get(idHash, now); return row === undefined ? null : toPendingLogin(row); }),
-    claimPendingAttempt: (idHash, now, maxAttempts) =>
-      run(() => { const row = stmt(SQL.claimPendingAttempt).get(idHash, now, maxAttempts); return row === undefined ? null : num(row, 'attempts'); }),
+    claimPendingAttempt: (idHash, now, maxAttempts) => run(() => op.claimPendingAttempt(idHash, now, maxAttempts)),
     setPendingCode: (idHash, u) =>
       run(() =>
         immediate((): PendingCodeResult => {
@@ -177,23 +246,11 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): Store {
           return { ok: false, reason: 'rate_limited', retryAfterMs: num(state, 'expires_at') - u.now };
         }),
       ),
-    consumePendingCode: (idHash, channel, codeHash, now) =>
-      run(() => {
-        if (changes(SQL.consumePendingCode, idHash, now, codeHash, channel, now) === 1) return 'ok';
-        // Only classifies the refusal: nothing is written.
-        const row = stmt(SQL.selectPendingCodeExpiry).get(idHash, now, codeHash, channel);
-        return row !== undefined && numOrNull(row, 'code_expires_at') !== null ? 'expired' : 'mismatch';
-      }),
-    consumePendingLogin: (idHash, now) => run(() => { const row = stmt(SQL.consumePendingLogin).get(idHash, now); return row === undefined ? null : toPendingLogin(row); }),
-    deletePendingLogin: (idHash) =>
-      run(() => {
-        changes(SQL.deletePendingLogin, idHash);
-      }),
+    consumePendingCode: (idHash, channel, codeHash, now) => run(() => op.consumePendingCode(idHash, channel, codeHash, now)),
+    consumePendingLogin: (idHash, now) => run(() => op.consumePendingLogin(idHash, now)),
+    deletePendingLogin: (idHash) => run(() => op.deletePendingLogin(idHash)),
 
-    createSession: (s) =>
-      run(() => {
-        stmt(SQL.insertSession).run(s.tokenHash, s.id, s.userId, s.level, s.ip, s.userAgent, s.createdAt, s.lastSeenAt, s.expiresAt);
-      }),
+    createSession: (s) => run(() => op.createSession(s)),
     getSession: (tokenHash) => run(() => { const row = stmt(SQL.selectSession).get(tokenHash); return row === undefined ? null : toSession(row); }),
     touchSession: (tokenHash, now) =>
       run(() => {
@@ -205,19 +262,8 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): Store {
       run(() => (exceptTokenHash === undefined ? changes(SQL.deleteUserSessions, userId) : changes(SQL.deleteUserSessionsExcept, userId, exceptTokenHash))),
     listSessions: (userId) => run(() => stmt(SQL.listSessions).all(userId).map(toSession)),
 
-    claimAttempt: (key, now, policy) =>
-      run(() =>
-        immediate(() => {
-          const row = stmt(SQL.selectAttempt).get(key);
-          const { claim, write } = decideAttempt(row === undefined ? null : toAttemptRow(row), now, policy);
-          if (write) stmt(SQL.upsertAttempt).run(key, write.count, write.nextAt, write.forgetAt);
-          return claim;
-        }),
-      ),
-    resetAttempts: (key) =>
-      run(() => {
-        changes(SQL.deleteAttempt, key);
-      }),
+    claimAttempt: (key, now, policy) => run(() => immediate(() => op.claimAttempt(key, now, policy))),
+    resetAttempts: (key) => run(() => op.resetAttempts(key)),
     getAttemptCount: (key, now) =>
       run(() => {
         const row = stmt(SQL.selectAttempt).get(key);
@@ -225,22 +271,69 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): Store {
         const attempt = toAttemptRow(row);
         return now !== undefined && attempt.forgetAt !== null && attempt.forgetAt <= now ? 0 : attempt.count;
       }),
-    takeToken: (key, now, capacity, refillMs) =>
-      run(() =>
-        immediate(() => {
-          const row = stmt(SQL.selectBucket).get(key);
-          const { take, write } = decideTake(row === undefined ? null : toBucketRow(row), now, capacity, refillMs);
-          if (write) stmt(SQL.upsertBucket).run(key, write.tokens, write.refilledAt, write.fullAt);
-          return take;
-        }),
-      ),
+    takeToken: (key, now, capacity, refillMs) => run(() => immediate(() => op.takeToken(key, now, capacity, refillMs))),
 
-    appendAudit: (e) =>
-      run(() => {
-        stmt(SQL.insertAudit).run(e.at, e.userId, e.type, e.method, e.ip, e.userAgent, e.detail === null ? null : JSON.stringify(e.detail));
-      }),
+    appendAudit: (e) => run(() => op.appendAudit(e)),
     listAudit: ({ userId, limit }) =>
       run(() => (userId === undefined ? stmt(SQL.listAudit).all(limit) : stmt(SQL.listUserAudit).all(userId, limit)).map(toStoredAuditEvent)),
+
+    beginPasswordAttempt: (input) =>
+      run(() =>
+        immediate((): PasswordAttemptResult => {
+          const take = op.takeToken(input.ipKey, input.now, input.ipCapacity, input.ipRefillMs);
+          if (!take.ok) return { ok: false, rule: 'address', retryAfterMs: take.retryAfterMs };
+          // As with the separate calls, a refused name claim keeps the address token taken.
+          const claim = op.claimAttempt(input.nameKey, input.now, input.policy);
+          return claim.ok ? { ok: true, count: claim.count } : { ok: false, rule: 'username', retryAfterMs: claim.retryAfterMs };
+        }),
+      ),
+    recordPasswordSuccess: ({ resetKey, pending, events }) =>
+      run(() =>
+        immediate(() => {
+          op.resetAttempts(resetKey);
+          if (pending !== null) op.createPendingLogin(pending);
+          for (const event of events) op.appendAudit(event);
+        }),
+      ),
+    beginCodeAttempt: (input) =>
+      run(() =>
+        immediate(
+          (): CodeAttemptResult => {
+            // claimPendingAttempt's statement is the pending login's check (exists, unexpired,
+            // attempts < max) and its + 1 at once; a throttled claim below rolls the + 1 back.
+            const attempts = op.claimPendingAttempt(input.idHash, input.now, input.maxAttempts);
+            if (attempts === null) return { ok: false, reason: 'login_expired' };
+            const claim = op.claimAttempt(input.accountKey, input.now, input.policy);
+            if (!claim.ok) return { ok: false, reason: 'throttled', locked: claim.locked, retryAfterMs: claim.retryAfterMs, accountCount: claim.count };
+            return { ok: true, accountCount: claim.count, attempts };
+          },
+          (result) => result.ok,
+        ),
+      ),
+    completeLogin: (input) =>
+      run(() =>
+        immediate(
+          (): CompletionResult => {
+            const used = useProof(input.proof, input.idHash, input.now);
+            if (used !== 'ok') return { ok: false, reason: used };
+            const pending = op.consumePendingLogin(input.idHash, input.now);
+            if (pending === null) return { ok: false, reason: 'login_expired' };
+            for (const key of input.resetKeys) op.resetAttempts(key);
+            op.createSession(input.session);
+            for (const event of input.events) op.appendAudit(event);
+            const recoveryCodesLeft = input.proof.kind === 'recovery' ? op.countRecoveryCodes(input.proof.userId) : null;
+            return { ok: true, pending, recoveryCodesLeft };
+          },
+          (result) => result.ok,
+        ),
+      ),
+    recordCodeFailure: ({ events, closePending }) =>
+      run(() =>
+        immediate(() => {
+          for (const event of events) op.appendAudit(event);
+          if (closePending !== null) op.deletePendingLogin(closePending);
+        }),
+      ),
 
     sweep: async (now, sessionIdleMs) => {
       const batches: [string, SQLInputValue[]][] = [

@@ -109,20 +109,35 @@ void describe('SQLite store across connections', () => {
     const store = await openSQLiteStore(path);
     const user = await store.createUser({ id: 'u1', username: 'alice', email: null, phone: null, passwordHash: 'h', createdAt: 0 });
     assert.ok(user);
-    await store.insertTOTPFactor({ id: 'f1', userId: user.id, label: 'x', encryptedSecret: 's', keyId: 'k', confirmedAt: null, lastStep: 10, createdAt: 0, lastUsedAt: null });
-    await store.replaceRecoveryCodes(user.id, ['r1', 'r2'], 0);
-    await store.createPendingLogin({
-      idHash: 'p1', userId: user.id, methods: ['totp'], attempts: 0, sends: 0, lastSentAt: null, codeHash: null, codeChannel: null, codeExpiresAt: null,
-      ip: 'ip', userAgent: 'ua', createdAt: 0, expiresAt: 2_000_000_000_000,
-    });
-
     const workers = 4;
     const rounds = 50;
+    // completeLogin: a pending login and a recovery code of its own for each worker and round.
+    const perRound = (prefix: string): string[][] => Array.from({ length: workers }, (_, w) => Array.from({ length: rounds }, (_, i) => `${prefix}-${w}-${i}`));
+    const totpPendingIds = perRound('t');
+    const recoveryCodes = perRound('rc');
+    for (const id of ['f1', 'f2']) {
+      await store.insertTOTPFactor({ id, userId: user.id, label: 'x', encryptedSecret: 's', keyId: 'k', confirmedAt: null, lastStep: 10, createdAt: 0, lastUsedAt: null });
+    }
+    await store.replaceRecoveryCodes(user.id, ['r1', 'r2', ...recoveryCodes.flat()], 0);
+    const pendingIds = ['p1', 'p2', 'p3', ...totpPendingIds.flat()];
+    for (const idHash of pendingIds) {
+      await store.createPendingLogin({
+        idHash, userId: user.id, methods: ['totp'], attempts: 0, sends: 0, lastSentAt: null, codeHash: null, codeChannel: null, codeExpiresAt: null,
+        ip: 'ip', userAgent: 'ua', createdAt: 0, expiresAt: 2_000_000_000_000,
+      });
+    }
+    await store.claimAttempt('race-reset', 0, { freeAttempts: 10, baseDelayMs: 0, maxDelayMs: 0, lockAt: null, forgetAfterMs: null });
+
     const barrier = new SharedArrayBuffer(8);
-    const input: RaceInput = { path, barrier, rounds, userId: user.id, factorId: 'f1', step: 11, codeHash: 'r1', pendingIdHash: 'p1' };
+    const input: Omit<RaceInput, 'worker' | 'totpPendingIdHashes' | 'recoveryCodeHashes'> = {
+      path, barrier, rounds, userId: user.id, factorId: 'f1', step: 11, codeHash: 'r1', pendingIdHash: 'p1',
+      completionFactorId: 'f2', completionStep: 11, recoveryPendingIdHash: 'p2', codePendingIdHash: 'p3',
+    };
     const outputs = await Promise.all(
-      Array.from({ length: workers }, () => {
-        const worker = new Worker(new URL('./race-worker.ts', import.meta.url), { workerData: input });
+      Array.from({ length: workers }, (_, w) => {
+        const worker = new Worker(new URL('./race-worker.ts', import.meta.url), {
+          workerData: { ...input, worker: `w${w}`, totpPendingIdHashes: totpPendingIds[w] ?? [], recoveryCodeHashes: recoveryCodes[w] ?? [] } satisfies RaceInput,
+        });
         return new Promise<RaceOutput>((resolve, reject) => {
           worker.on('message', (message: RaceOutput | 'ready') => {
             if (message === 'ready') {
@@ -149,8 +164,19 @@ void describe('SQLite store across connections', () => {
     assert.equal(total('attempts'), workers * rounds, 'every claim counted');
     assert.equal(await store.getAttemptCount('race'), workers * rounds);
     assert.equal(total('tokens'), 20, 'exactly capacity tokens');
-    assert.equal(await store.countRecoveryCodes(user.id), 1);
+    assert.equal(total('codeAttempts'), 5, 'beginCodeAttempt: exactly maxAttempts');
+    assert.equal((await store.getPendingLogin('p3', 0))?.attempts, 5);
+    assert.equal(await store.getAttemptCount('race-code'), 5);
+    assert.equal(total('totpLogins'), 1, 'completeLogin: one TOTP step over 200 pending logins');
+    assert.equal(total('recoveryLogins'), 1, 'completeLogin: one of 200 recovery codes on one pending login');
+    const pendingLeft = await Promise.all(pendingIds.map((id) => store.getPendingLogin(id, 0)));
+    assert.equal(pendingLeft.filter((p) => p !== null).length, workers * rounds - 1 + 1, 'the unused TOTP pending logins, and p3');
+    assert.equal(await store.countRecoveryCodes(user.id), 1 + workers * rounds - 1, 'r2, and every recovery code but the winner');
     assert.equal((await store.getTOTPFactor(user.id, 'f1'))?.lastStep, 11);
+    assert.equal((await store.getTOTPFactor(user.id, 'f2'))?.lastStep, 11);
+    assert.equal((await store.listSessions(user.id)).length, 2, 'a session per completed login');
+    assert.equal((await store.listAudit({ limit: 1000 })).length, 2, 'an audit row per completed login');
+    assert.equal(await store.getAttemptCount('race-reset'), 0);
     await store.close();
   });
 });
