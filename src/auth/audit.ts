@@ -10,12 +10,11 @@ export const AUDIT_TYPES = [
 ] as const;
 export type AuditType = (typeof AUDIT_TYPES)[number];
 
-export async function recordEvent(
-  ctx: AuthContext,
-  type: AuditType,
-  fields: { userId: string | null; method?: FactorMethod | 'password' | null; client?: ClientInfo | null; detail?: AuditEvent['detail'] },
-): Promise<void> {
-  await ctx.store.appendAudit({
+type EventFields = { userId: string | null; method?: FactorMethod | 'password' | null; client?: ClientInfo | null; detail?: AuditEvent['detail'] };
+
+/** An audit event, for a Store call that writes it together with other rows. */
+export function auditEvent(ctx: AuthContext, type: AuditType, fields: EventFields): AuditEvent {
+  return {
     at: ctx.now(),
     userId: fields.userId,
     type,
@@ -23,5 +22,9 @@ export async function recordEvent(
     ip: fields.client?.ip ?? null,
     userAgent: fields.client?.userAgent ? fields.client.userAgent.slice(0, 256) : null,
     detail: fields.detail ?? null,
-  });
+  };
+}
+
+export async function recordEvent(ctx: AuthContext, type: AuditType, fields: EventFields): Promise<void> {
+  await ctx.store.appendAudit(auditEvent(ctx, type, fields));
 }

@@ -4,18 +4,19 @@
  * turns the pending login into a session. The pending login lives only in the Store
  * (I3); the client holds a 256-bit id of which the Store keeps a hash.
  */
-import type { DeliveryChannel, FactorMethod, PendingLogin, User } from './ports.ts';
+import type { CompletionProof, DeliveryChannel, FactorMethod, PendingLogin, User } from './ports.ts';
 import type { AuthContext, ClientInfo } from './context.ts';
 import type { IssuedSession } from './sessions.ts';
-import { createSession } from './sessions.ts';
+import { createSession, newSession } from './sessions.ts';
 import { normalizeUsername } from './normalize.ts';
 import { needsRehash, hashPassword, verifyPassword } from './password-hash.ts';
 import { generateNumericCode, generateToken, hashToken, keyedHash } from './tokens.ts';
-import { accountFactors, defaultChannel, isChannel, loginMethods } from './methods.ts';
+import { accountFactors, defaultChannel, loginMethods } from './methods.ts';
 import { retryAfterSeconds, throttleKey } from './throttle.ts';
-import { recordEvent } from './audit.ts';
+import { auditEvent, recordEvent } from './audit.ts';
 import { loginCodeMessage } from './messages.ts';
-import { checkTOTPCode, useRecoveryCode } from './second-factor.ts';
+import { matchTOTPCode, recoveryCodeHash } from './second-factor.ts';
+import { canonicalRecoveryCode } from './recovery-codes.ts';
 import { notify } from './notifications.ts';
 
 export type StartResult =
@@ -39,21 +40,24 @@ export type VerifyResult =
   | { status: 'method_unavailable' }
   | { status: 'too_many_attempts'; retryAfter: number | null; locked: boolean };
 
-/** Step one: the password. Unknown usernames take the same path and time as wrong passwords (I11). */
+/**
+ * Step one: the password. Unknown usernames take the same path and time as wrong
+ * passwords (I11). Writes: one transaction to count the attempt, one to open the
+ * pending login (plus the code send, when the account's default method is email or SMS).
+ */
 export async function startLogin(ctx: AuthContext, username: string, password: string, client: ClientInfo): Promise<StartResult> {
   const now = ctx.now();
-  const ipTake = await ctx.store.takeToken(throttleKey.ipPasswords(client.ip), now, ctx.limits.ipPasswords.capacity, ctx.limits.ipPasswords.refillMs);
-  if (!ipTake.ok) {
-    await recordEvent(ctx, 'throttled', { userId: null, method: 'password', client, detail: { rule: 'address' } });
-    return { status: 'rate_limited', retryAfter: retryAfterSeconds(ipTake.retryAfterMs) };
-  }
   const normalized = normalizeUsername(username);
   // The per-username counter is keyed on the name, existing or not, so its answers tell nothing.
   const name = normalized.ok ? normalized.value : username.slice(0, 64);
-  const claim = await ctx.store.claimAttempt(throttleKey.password(name), now, ctx.limits.password);
-  if (!claim.ok) {
-    await recordEvent(ctx, 'throttled', { userId: null, method: 'password', client, detail: { rule: 'username' } });
-    return { status: 'rate_limited', retryAfter: retryAfterSeconds(claim.retryAfterMs) };
+  const nameKey = throttleKey.password(name);
+  const { ipPasswords } = ctx.limits;
+  const attempt = await ctx.store.beginPasswordAttempt({
+    now, ipKey: throttleKey.ipPasswords(client.ip), ipCapacity: ipPasswords.capacity, ipRefillMs: ipPasswords.refillMs, nameKey, policy: ctx.limits.password,
+  });
+  if (!attempt.ok) {
+    await recordEvent(ctx, 'throttled', { userId: null, method: 'password', client, detail: { rule: attempt.rule } });
+    return { status: 'rate_limited', retryAfter: retryAfterSeconds(attempt.retryAfterMs) };
   }
   const user = normalized.ok ? await ctx.store.getUserByUsername(normalized.value) : null;
   const matches = await verifyPassword(user?.passwordHash ?? (await ctx.dummyHash), password);
@@ -61,14 +65,13 @@ export async function startLogin(ctx: AuthContext, username: string, password: s
     await recordEvent(ctx, 'password_refused', { userId: user?.id ?? null, method: 'password', client, detail: { reason: !user ? 'unknown_user' : user.disabled && matches ? 'disabled' : 'wrong_password' } });
     return { status: 'invalid_credentials' };
   }
-  await ctx.store.resetAttempts(throttleKey.password(name));
   if (needsRehash(user.passwordHash, ctx.argon2)) {
     await ctx.store.updateUser(user.id, { passwordHash: await hashPassword(password, ctx.argon2) });
   }
-  await recordEvent(ctx, 'password_accepted', { userId: user.id, method: 'password', client });
-
+  const accepted = auditEvent(ctx, 'password_accepted', { userId: user.id, method: 'password', client });
   const methods = loginMethods(ctx, await accountFactors(ctx, user));
   if (methods.length === 0) {
+    await ctx.store.recordPasswordSuccess({ resetKey: nameKey, pending: null, events: [accepted] });
     return { status: 'enrollment_required', session: await createSession(ctx, user.id, 1, client) };
   }
   const pendingLoginId = generateToken();
@@ -87,7 +90,7 @@ export async function startLogin(ctx: AuthContext, username: string, password: s
     createdAt: now,
     expiresAt: now + ctx.loginTTLMs,
   };
-  await ctx.store.createPendingLogin(pending);
+  await ctx.store.recordPasswordSuccess({ resetKey: nameKey, pending, events: [accepted] });
   const channel = defaultChannel(user, methods);
   if (channel) {
     const sent = await deliverCode(ctx, pending, user, channel, client);
@@ -177,7 +180,12 @@ function loginCodeHash(ctx: AuthContext, pendingIdHash: string, code: string): s
   return keyedHash(ctx.keyring.codeKey, `login-code:${pendingIdHash}`, code);
 }
 
-/** Step two: the code. Each attempt is counted before the code is looked at (I4, I5). */
+/**
+ * Step two: the code. The attempt is counted (per pending login and per account) in
+ * one transaction before the code is looked at (I5); a right code is then used and the
+ * login finished in one more, all or nothing (I4): of concurrent requests with the same
+ * code, one gets the session.
+ */
 export async function verifyLogin(ctx: AuthContext, pendingLoginId: string, method: FactorMethod, code: string, client: ClientInfo): Promise<VerifyResult> {
   const now = ctx.now();
   const idHash = hashToken(pendingLoginId);
@@ -186,55 +194,67 @@ export async function verifyLogin(ctx: AuthContext, pendingLoginId: string, meth
   if (!pending.methods.includes(method)) return { status: 'method_unavailable' };
   const userId = pending.userId;
 
+  const policy = method === 'recovery' ? ctx.limits.recovery : ctx.limits.otp;
   const accountKey = method === 'recovery' ? throttleKey.recovery(userId) : throttleKey.otp(userId);
-  const claim = await ctx.store.claimAttempt(accountKey, now, method === 'recovery' ? ctx.limits.recovery : ctx.limits.otp);
-  if (!claim.ok) {
-    await recordEvent(ctx, 'throttled', { userId, method, client, detail: { rule: claim.locked ? 'locked' : 'delay' } });
-    return { status: 'too_many_attempts', retryAfter: claim.locked ? null : retryAfterSeconds(claim.retryAfterMs), locked: claim.locked };
+  const begun = await ctx.store.beginCodeAttempt({ idHash, now, maxAttempts: ctx.limits.pendingAttempts, accountKey, policy });
+  if (!begun.ok) {
+    if (begun.reason === 'login_expired') return { status: 'login_expired' };
+    await recordEvent(ctx, 'throttled', { userId, method, client, detail: { rule: begun.locked ? 'locked' : 'delay' } });
+    return { status: 'too_many_attempts', retryAfter: begun.locked ? null : retryAfterSeconds(begun.retryAfterMs), locked: begun.locked };
   }
-  const attempt = await ctx.store.claimPendingAttempt(idHash, now, ctx.limits.pendingAttempts);
-  if (attempt === null) return { status: 'login_expired' };
-  const attemptsLeft = ctx.limits.pendingAttempts - attempt;
+  const attemptsLeft = ctx.limits.pendingAttempts - begun.attempts;
 
-  let outcome: { ok: true; recoveryCodesLeft?: number } | { ok: false; reason: 'invalid_code' | 'code_expired'; driftSeconds?: number };
-  if (method === 'totp') {
-    const checked = await checkTOTPCode(ctx, userId, code, now);
-    outcome = checked.ok ? { ok: true } : { ok: false, reason: 'invalid_code', ...(checked.driftSeconds !== undefined ? { driftSeconds: checked.driftSeconds } : {}) };
-  } else if (method === 'recovery') {
-    const used = await useRecoveryCode(ctx, userId, code, now);
-    outcome = used.ok ? { ok: true, recoveryCodesLeft: used.left } : { ok: false, reason: 'invalid_code' };
-  } else if (isChannel(method)) {
-    const digits = code.replace(/[\s\u00a0-]/g, '');
-    const result = /^\d{6}$/.test(digits) ? await ctx.store.consumePendingCode(idHash, method, loginCodeHash(ctx, idHash, digits), now) : 'mismatch';
-    outcome = result === 'ok' ? { ok: true } : { ok: false, reason: result === 'expired' ? 'code_expired' : 'invalid_code' };
-  } else {
-    return { status: 'method_unavailable' };
-  }
-
-  if (!outcome.ok) {
-    if (attemptsLeft <= 0) await ctx.store.deletePendingLogin(idHash);
-    // Once per pending login, at its first failure: the password was right (ASVS 6.3.5).
-    if (attempt === 1) notify(ctx, userId, { type: 'second_factor_failed', method }, client);
-    await recordEvent(ctx, 'code_refused', { userId, method, client, detail: { reason: outcome.reason, failures: claim.count, ...(outcome.driftSeconds !== undefined ? { drift_seconds: outcome.driftSeconds } : {}) } });
-    const policy = method === 'recovery' ? ctx.limits.recovery : ctx.limits.otp;
-    if (policy.lockAt !== null && claim.count >= policy.lockAt) {
-      await recordEvent(ctx, 'locked', { userId, method, client, detail: { failures: claim.count } });
+  let failure: { reason: 'invalid_code' | 'code_expired'; driftSeconds?: number } = { reason: 'invalid_code' };
+  const proof = await findProof(ctx, pending, method, code, now);
+  if (proof.ok) {
+    const issued = newSession(ctx, userId, 2, client);
+    const done = await ctx.store.completeLogin({
+      idHash,
+      now,
+      proof: proof.proof,
+      resetKeys: [throttleKey.otp(userId), throttleKey.recovery(userId)],
+      session: issued.session,
+      events: [auditEvent(ctx, 'login_succeeded', { userId, method, client })],
+    });
+    if (done.ok) {
+      if (method === 'recovery') {
+        const left = done.recoveryCodesLeft ?? 0;
+        await recordEvent(ctx, 'recovery_code_used', { userId, method, client, detail: { left } });
+        notify(ctx, userId, { type: 'recovery_code_used', left }, client);
+        return { status: 'authenticated', session: issued, method, recoveryCodesLeft: left };
+      }
+      notify(ctx, userId, { type: 'new_sign_in', method }, client);
+      return { status: 'authenticated', session: issued, method };
     }
-    if (outcome.reason === 'code_expired') return { status: 'code_expired', attemptsLeft };
-    return { status: 'invalid_code', attemptsLeft, ...(outcome.driftSeconds !== undefined ? { driftSeconds: outcome.driftSeconds } : {}) };
+    // A right-looking code can still lose: replayed, raced, or the login finished elsewhere.
+    if (done.reason === 'login_expired') return { status: 'login_expired' };
+    failure = { reason: done.reason === 'expired' ? 'code_expired' : 'invalid_code' };
+  } else if (proof.driftSeconds !== undefined) {
+    failure = { reason: 'invalid_code', driftSeconds: proof.driftSeconds };
   }
 
-  // The code was right: finish only if this request is the one that consumes the pending login.
-  const consumed = await ctx.store.consumePendingLogin(idHash, now);
-  if (!consumed) return { status: 'login_expired' };
-  await Promise.all([ctx.store.resetAttempts(throttleKey.otp(userId)), ctx.store.resetAttempts(throttleKey.recovery(userId))]);
-  const session = await createSession(ctx, userId, 2, client);
-  await recordEvent(ctx, 'login_succeeded', { userId, method, client });
-  if (method === 'recovery') {
-    await recordEvent(ctx, 'recovery_code_used', { userId, method, client, detail: { left: outcome.recoveryCodesLeft ?? 0 } });
-    notify(ctx, userId, { type: 'recovery_code_used', left: outcome.recoveryCodesLeft ?? 0 }, client);
-    return { status: 'authenticated', session, method, recoveryCodesLeft: outcome.recoveryCodesLeft ?? 0 };
+  // Once per pending login, at its first failure: the password was right (ASVS 6.3.5).
+  if (begun.attempts === 1) notify(ctx, userId, { type: 'second_factor_failed', method }, client);
+  const events = [auditEvent(ctx, 'code_refused', { userId, method, client, detail: { reason: failure.reason, failures: begun.accountCount, ...(failure.driftSeconds !== undefined ? { drift_seconds: failure.driftSeconds } : {}) } })];
+  if (policy.lockAt !== null && begun.accountCount >= policy.lockAt) {
+    events.push(auditEvent(ctx, 'locked', { userId, method, client, detail: { failures: begun.accountCount } }));
   }
-  notify(ctx, userId, { type: 'new_sign_in', method }, client);
-  return { status: 'authenticated', session, method };
+  await ctx.store.recordCodeFailure({ events, closePending: attemptsLeft <= 0 ? idHash : null });
+  if (failure.reason === 'code_expired') return { status: 'code_expired', attemptsLeft };
+  return { status: 'invalid_code', attemptsLeft, ...(failure.driftSeconds !== undefined ? { driftSeconds: failure.driftSeconds } : {}) };
+}
+
+/** What the Store must check and use to finish the login, or why there is nothing to try. */
+async function findProof(ctx: AuthContext, pending: PendingLogin, method: FactorMethod, code: string, now: number): Promise<{ ok: true; proof: CompletionProof } | { ok: false; driftSeconds?: number }> {
+  if (method === 'totp') {
+    const match = await matchTOTPCode(ctx, pending.userId, code, now);
+    return match.ok ? { ok: true, proof: { kind: 'totp', factorId: match.factor.id, step: match.step } } : match;
+  }
+  if (method === 'recovery') {
+    const canonical = canonicalRecoveryCode(code);
+    return canonical ? { ok: true, proof: { kind: 'recovery', userId: pending.userId, codeHash: recoveryCodeHash(ctx, pending.userId, canonical) } } : { ok: false };
+  }
+  const digits = code.replace(/[\s\u00a0-]/g, '');
+  // Keyed hashes are compared in the Store: without the key, timing says nothing about the code.
+  return /^\d{6}$/.test(digits) ? { ok: true, proof: { kind: 'code', channel: method, codeHash: loginCodeHash(ctx, pending.idHash, digits) } } : { ok: false };
 }

@@ -4,7 +4,6 @@ import type { AuthContext } from './context.ts';
 import { createOTPKey, findTOTPDrift, normalizeCode, verifyTOTP } from '../otp/index.ts';
 import { open } from './keyring.ts';
 import { keyedHash } from './tokens.ts';
-import { canonicalRecoveryCode } from './recovery-codes.ts';
 
 const PERIOD_SECONDS = 30;
 /** ±20 steps: a code from a clock up to ten minutes off is recognised (and refused). */
@@ -19,14 +18,14 @@ export function openTOTPSecret(ctx: AuthContext, factor: TOTPFactor): Buffer {
   return open(ctx.keyring, factor.keyId, factor.encryptedSecret, totpSealContext(factor));
 }
 
-export type TOTPCheck = { ok: true; factor: TOTPFactor } | { ok: false; driftSeconds?: number };
+export type TOTPMatch = { ok: true; factor: TOTPFactor; step: number } | { ok: false; driftSeconds?: number };
 
 /**
- * Accepts a TOTP code for one of the user's factors (window ±1 step, RFC 6238 §5.2),
- * only if its step is newer than the last accepted one: of concurrent requests with
- * the same code, one wins. `factorId` limits the check to one (unconfirmed) factor.
+ * Finds the factor and time step a TOTP code belongs to (window ±1 step, RFC 6238 §5.2),
+ * counting only steps newer than the factor's last accepted one. Accepts nothing: the
+ * caller records the step atomically. `only` limits the search to one (unconfirmed) factor.
  */
-export async function checkTOTPCode(ctx: AuthContext, userId: string, input: string, now: number, only?: { factorId: string; confirm: true }): Promise<TOTPCheck> {
+export async function matchTOTPCode(ctx: AuthContext, userId: string, input: string, now: number, only?: { factorId: string }): Promise<TOTPMatch> {
   const code = normalizeCode(input);
   if (!/^\d{6}$/.test(code)) return { ok: false };
   const all = await ctx.store.listTOTPFactors(userId);
@@ -35,10 +34,7 @@ export async function checkTOTPCode(ctx: AuthContext, userId: string, input: str
   for (const factor of factors) {
     const key = createOTPKey(openTOTPSecret(ctx, factor));
     const step = verifyTOTP(key, code, now, { periodInSeconds: PERIOD_SECONDS, window: 1, ...(factor.lastStep !== null ? { afterStep: factor.lastStep } : {}) });
-    if (step !== null) {
-      if (await ctx.store.acceptTOTPStep(factor.id, step, now, only?.confirm ?? false)) return { ok: true, factor };
-      continue; // a replay, or a concurrent request won: refused like any wrong code
-    }
+    if (step !== null) return { ok: true, factor, step };
     if (driftSeconds === undefined) {
       const offset = findTOTPDrift(key, code, now, { periodInSeconds: PERIOD_SECONDS, maxSteps: DRIFT_STEPS });
       if (offset !== null && Math.abs(offset) > 1) driftSeconds = offset * PERIOD_SECONDS;
@@ -47,14 +43,17 @@ export async function checkTOTPCode(ctx: AuthContext, userId: string, input: str
   return driftSeconds === undefined ? { ok: false } : { ok: false, driftSeconds };
 }
 
-export function recoveryCodeHash(ctx: AuthContext, userId: string, canonical: string): string {
-  return keyedHash(ctx.keyring.codeKey, `recovery:${userId}`, canonical);
+export type TOTPCheck = { ok: true; factor: TOTPFactor } | { ok: false; driftSeconds?: number };
+
+/** Matches a TOTP code and accepts its step: of concurrent requests with the same code, one wins. */
+export async function checkTOTPCode(ctx: AuthContext, userId: string, input: string, now: number, only?: { factorId: string; confirm: true }): Promise<TOTPCheck> {
+  const match = await matchTOTPCode(ctx, userId, input, now, only);
+  if (!match.ok) return match;
+  // A replay, or a concurrent request that won, is refused like any wrong code.
+  if (!(await ctx.store.acceptTOTPStep(match.factor.id, match.step, now, only?.confirm ?? false))) return { ok: false };
+  return { ok: true, factor: match.factor };
 }
 
-/** Uses a recovery code once; reports how many are left. */
-export async function useRecoveryCode(ctx: AuthContext, userId: string, input: string, now: number): Promise<{ ok: true; left: number } | { ok: false }> {
-  const canonical = canonicalRecoveryCode(input);
-  if (!canonical) return { ok: false };
-  if (!(await ctx.store.useRecoveryCode(userId, recoveryCodeHash(ctx, userId, canonical), now))) return { ok: false };
-  return { ok: true, left: await ctx.store.countRecoveryCodes(userId) };
+export function recoveryCodeHash(ctx: AuthContext, userId: string, canonical: string): string {
+  return keyedHash(ctx.keyring.codeKey, `recovery:${userId}`, canonical);
 }

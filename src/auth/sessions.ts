@@ -17,7 +17,8 @@ export interface IssuedSession {
   session: Session;
 }
 
-export async function createSession(ctx: AuthContext, userId: string, level: 1 | 2, client: ClientInfo): Promise<IssuedSession> {
+/** A new session and its token, not yet stored (see createSession, or a Store call that stores it with other rows). */
+export function newSession(ctx: AuthContext, userId: string, level: 1 | 2, client: ClientInfo): IssuedSession {
   const now = ctx.now();
   const token = generateToken();
   const session: Session = {
@@ -31,8 +32,13 @@ export async function createSession(ctx: AuthContext, userId: string, level: 1 |
     lastSeenAt: now,
     expiresAt: now + ctx.sessionMaxMs,
   };
-  await ctx.store.createSession(session);
   return { token, session };
+}
+
+export async function createSession(ctx: AuthContext, userId: string, level: 1 | 2, client: ClientInfo): Promise<IssuedSession> {
+  const issued = newSession(ctx, userId, level, client);
+  await ctx.store.createSession(issued.session);
+  return issued;
 }
 
 /** The live session for a token, or null (unknown, idle too long, past its end, or the account disabled). */

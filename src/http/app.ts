@@ -17,6 +17,7 @@ import type { Config } from '../config.ts';
 import { createLogger, RequestLogController } from './logging.ts';
 import { TLS_MIN_VERSION } from './tls.ts';
 import type { TLSMaterial } from './tls.ts';
+import { notFoundPage } from './views/error-pages.ts';
 
 export const BODY_LIMIT_BYTES = 16 * 1024;
 
@@ -81,8 +82,9 @@ export async function build(options: BuildOptions): Promise<FastifyInstance> {
     done(null, payload);
   });
   app.setErrorHandler(handleError);
-  app.setNotFoundHandler((_request, reply) => {
+  app.setNotFoundHandler((request, reply) => {
     // Never echo the method or URL back (a TRACE must not reflect anything).
+    if (wantsHTML(request)) return reply.code(404).type('text/html; charset=utf-8').send(notFoundPage(config.issuer));
     return reply.code(404).send({ error: 'not_found', message: 'Not found' });
   });
 
@@ -101,6 +103,12 @@ export async function build(options: BuildOptions): Promise<FastifyInstance> {
     else await app.register(route.plugin, route.prefix === undefined ? {} : { prefix: route.prefix });
   }
   return app;
+}
+
+/** A browser asking for a page (not under /api): it gets HTML errors instead of JSON. */
+function wantsHTML(request: FastifyRequest): boolean {
+  const accept = request.headers.accept;
+  return typeof accept === 'string' && /\btext\/html\b/i.test(accept) && !/^\/api(?:[/?#]|$)/.test(request.url);
 }
 
 function setSecurityHeaders(request: FastifyRequest, reply: FastifyReply): void {

@@ -1,0 +1,95 @@
+/**
+ * Adding an authenticator (`/settings/totp`), at level 1 (the account must enroll) or 2.
+ * GET only shows a form; the POST creates the enrollment and answers the QR code and key
+ * once, with no-store. Confirming with a code binds it (SECURITY.md item 10).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { createQRCodeSVG } from '../../otp/index.ts';
+import { clientOf } from '../plugins/request-context.ts';
+import { COOKIE, clearCookie } from '../cookies.ts';
+import { checkQRCodeSVG, totpEnrollPage, totpRetryPage, totpStartPage } from '../views/totp-pages.ts';
+import type { TOTPStartModel } from '../views/totp-pages.ts';
+import { recoveryCodesPage } from '../views/recovery-codes-page.ts';
+import { driftHint } from '../views/components.ts';
+import {
+  flashOf, formField, pageContext, redirect, requireSession, sendHTML, sendSecretHTML, setSessionCookie, tooManyAttempts, withFlash, unhandled,
+} from './forms.ts';
+
+export async function totpPages(app: FastifyInstance): Promise<void> {
+  const { auth } = app;
+
+  /** The account's name for the header, or null after signing the browser out (the account is gone). */
+  async function usernameOf(request: FastifyRequest, reply: FastifyReply): Promise<{ username: string; hasChannel: boolean } | null> {
+    const session = request.session;
+    const overview = session ? await auth.overview(session) : null;
+    if (!overview) {
+      clearCookie(reply, COOKIE.session);
+      void redirect(reply, '/login');
+      return null;
+    }
+    return { username: overview.user.username, hasChannel: overview.factors.some((f) => f.type === 'email' || f.type === 'sms') };
+  }
+
+  async function showStart(request: FastifyRequest, reply: FastifyReply, status: number, extra: Pick<TOTPStartModel, 'error' | 'notice'>): Promise<FastifyReply> {
+    const session = requireSession(request, reply, 1);
+    if (!session) return reply;
+    const account = await usernameOf(request, reply);
+    if (!account) return reply;
+    const model: TOTPStartModel = { level: session.level, canSignInWithEmail: session.level === 1 && account.hasChannel, ...extra };
+    return sendHTML(reply, status, totpStartPage(pageContext(request, reply, account.username), model));
+  }
+
+  app.get('/settings/totp', (request, reply) => showStart(request, reply, 200, { notice: flashOf(request) }));
+
+  app.post('/settings/totp', async (request, reply) => {
+    const session = requireSession(request, reply, 1);
+    if (!session) return reply;
+    const label = formField(request.body, 'label').trim();
+    const result = await auth.beginTOTPEnrollment(session, label === '' ? undefined : label);
+    if (result.status === 'too_many_factors') return showStart(request, reply, 409, { error: 'You have the most authenticators allowed. Remove one first.' });
+    if (result.status === 'invalid_request') return showStart(request, reply, 400, { error: result.message });
+    const account = await usernameOf(request, reply);
+    if (!account) return reply;
+    const { enrollment } = result;
+    const qrSVG = checkQRCodeSVG(await createQRCodeSVG(enrollment.otpauthURI));
+    return sendSecretHTML(reply, totpEnrollPage(pageContext(request, reply, account.username), {
+      factorId: enrollment.factorId, secret: enrollment.secret, otpauthURI: enrollment.otpauthURI, qrSVG, accountName: account.username,
+    }));
+  });
+
+  app.post('/settings/totp/confirm', async (request, reply) => {
+    const session = requireSession(request, reply, 1);
+    if (!session) return reply;
+    const factorId = formField(request.body, 'factor_id');
+    const code = formField(request.body, 'code').trim();
+    const retry = async (status: number, message: string, hint?: string) => {
+      const account = await usernameOf(request, reply);
+      if (!account) return reply;
+      return sendHTML(reply, status, totpRetryPage(pageContext(request, reply, account.username), { factorId, error: { message, hint } }));
+    };
+    if (factorId === '') return redirect(reply, '/settings/totp');
+    if (code === '') return retry(400, 'Enter the code');
+    const result = await auth.confirmTOTPEnrollment(session, factorId, code, clientOf(request));
+    switch (result.status) {
+      case 'ok': {
+        // Level 1 → 2: the engine replaced the session (I6); the browser gets the new one.
+        if (result.session) setSessionCookie(request, reply, result.session);
+        if (!result.recoveryCodes) return redirect(reply, withFlash('/', 'factor_added'));
+        const account = await usernameOf(request, reply);
+        if (!account) return reply;
+        return sendSecretHTML(reply, recoveryCodesPage(pageContext(request, reply, account.username), {
+          codes: result.recoveryCodes, accountName: account.username, generatedAt: auth.context.now(), firstFactor: true,
+        }));
+      }
+      case 'invalid_code':
+        return retry(401, 'Invalid one-time password', result.driftSeconds === undefined ? undefined : driftHint(result.driftSeconds));
+      case 'not_found':
+        return redirect(reply, withFlash('/settings/totp', 'enrollment_expired'));
+      case 'rate_limited':
+        return retry(429, tooManyAttempts(reply, result.retryAfter));
+    }
+    return unhandled(result);
+  });
+
+  await Promise.resolve();
+}
