@@ -37,6 +37,8 @@ void describe('loadConfig()', () => {
     assert.equal(config.signup, 'open');
     assert.equal(config.issuer, 'otpgate');
     assert.equal(config.codeTTLSeconds, 300);
+    assert.equal(config.backoffSeconds, 1);
+    assert.equal(loadConfig({ OTPGATE_BACKOFF: '0' }).backoffSeconds, 0);
     assert.equal(config.loginTTLSeconds, 600);
     assert.deepEqual(config.factors, ['totp', 'email', 'sms', 'recovery']);
     assert.equal(config.sessionIdleSeconds, 3600);
@@ -173,6 +175,8 @@ void describe('loadConfig()', () => {
       ['issuer with a colon', { OTPGATE_ISSUER: 'a:b' }, 'OTPGATE_ISSUER'],
       ['code TTL 0', { OTPGATE_CODE_TTL: '0' }, 'OTPGATE_CODE_TTL', /from 1 to 600/],
       ['code TTL 601', { OTPGATE_CODE_TTL: '601' }, 'OTPGATE_CODE_TTL'],
+      ['back-off -1', { OTPGATE_BACKOFF: '-1' }, 'OTPGATE_BACKOFF'],
+      ['back-off 61', { OTPGATE_BACKOFF: '61' }, 'OTPGATE_BACKOFF'],
       ['login TTL too short', { OTPGATE_LOGIN_TTL: '5' }, 'OTPGATE_LOGIN_TTL'],
       ['factors empty', { OTPGATE_FACTORS: ',' }, 'OTPGATE_FACTORS'],
       ['factors unknown', { OTPGATE_FACTORS: 'totp,push' }, 'OTPGATE_FACTORS', /got "push"/],

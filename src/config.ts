@@ -72,6 +72,8 @@ export interface Config {
   signup: 'open' | 'closed';
   issuer: string;
   codeTTLSeconds: number;
+  /** First back-off delay after 5 consecutive second-factor failures; doubles up to 15 min; 0: no delays (the lock at 100 stays). */
+  backoffSeconds: number;
   loginTTLSeconds: number;
   factors: Factor[];
   sessionIdleSeconds: number;
@@ -103,6 +105,7 @@ export const CONFIG_VARIABLES = [
   'OTPGATE_ISSUER',
   'OTPGATE_CODE_TTL',
   'OTPGATE_LOGIN_TTL',
+  'OTPGATE_BACKOFF',
   'OTPGATE_FACTORS',
   'OTPGATE_SESSION_IDLE',
   'OTPGATE_SESSION_MAX',
@@ -146,6 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
   const issuer = parseIssuer(get('OTPGATE_ISSUER') ?? 'otpgate');
   const codeTTLSeconds = parseInteger('OTPGATE_CODE_TTL', get('OTPGATE_CODE_TTL'), 300, 1, 600);
   const loginTTLSeconds = parseInteger('OTPGATE_LOGIN_TTL', get('OTPGATE_LOGIN_TTL'), 600, 60, 3600);
+  const backoffSeconds = parseInteger('OTPGATE_BACKOFF', get('OTPGATE_BACKOFF'), 1, 0, 60);
   const factors = parseFactors(get('OTPGATE_FACTORS'));
   const sessionIdleSeconds = parseInteger('OTPGATE_SESSION_IDLE', get('OTPGATE_SESSION_IDLE'), 3600, 60, 7 * 86400);
   const sessionMaxSeconds = parseInteger('OTPGATE_SESSION_MAX', get('OTPGATE_SESSION_MAX'), 86400, 300, 30 * 86400);
@@ -172,6 +176,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     signup,
     issuer,
     codeTTLSeconds,
+    backoffSeconds,
     loginTTLSeconds,
     factors,
     sessionIdleSeconds,

@@ -9,7 +9,7 @@ import { ensureDataDir } from './data-dir.ts';
 import { loadSecretKey } from './secret-key.ts';
 import type { SecretKeySource } from './secret-key.ts';
 import type { Auth, Store } from './auth/index.ts';
-import { createAuth } from './auth/index.ts';
+import { createAuth, DEFAULT_LIMITS } from './auth/index.ts';
 import { openStore } from './store/index.ts';
 import { readFileSync } from 'node:fs';
 import { createCompositeSender, createConsoleSender, createSMSWebhookSender, createSMTPSender, createTwilioSender, describeSMTPURL } from './delivery/index.ts';
@@ -51,6 +51,10 @@ export async function openRuntime(options: RuntimeOptions = {}): Promise<Runtime
     loginTTLSeconds: config.loginTTLSeconds,
     sessionIdleSeconds: config.sessionIdleSeconds,
     sessionMaxSeconds: config.sessionMaxSeconds,
+    limits: {
+      otp: { ...DEFAULT_LIMITS.otp, baseDelayMs: config.backoffSeconds * 1000 },
+      recovery: { ...DEFAULT_LIMITS.recovery, baseDelayMs: config.backoffSeconds * 1000 },
+    },
     ...(options.onDeliveryError ? { onDeliveryError: options.onDeliveryError } : {}),
   });
   return {
