@@ -125,6 +125,22 @@ describe('TOTP enrollment', () => {
   });
 });
 
+describe('phone numbers', () => {
+  it('replacing a verified number needs re-authentication; the first number does not', async () => {
+    const e = await makeEngine();
+    const { session } = await enrolled(e);
+    assert.equal((await e.auth.startPhoneVerification(session.session, '+14155550100', client)).status, 'sent');
+    assert.equal((await e.auth.confirmPhoneVerification(session.session, e.outbox.lastCode('+14155550100'), client)).status, 'ok');
+    assert.deepEqual(await e.auth.startPhoneVerification(session.session, '+14155550101', client), { status: 'reauth_required' });
+    assert.deepEqual(await e.auth.startPhoneVerification(session.session, '+14155550101', client, { password: 'not-the-password' }), { status: 'reauth_required' });
+    assert.equal(e.outbox.messages.filter((m) => m.to === '+14155550101').length, 0, 'no code sent to the new number');
+    assert.equal((await e.auth.startPhoneVerification(session.session, '+14155550101', client, { password: PASSWORD })).status, 'sent');
+    // Re-sending to the number already verified is not a change.
+    e.advance(60_000);
+    assert.equal((await e.auth.startPhoneVerification(session.session, '+14155550100', client)).status, 'sent');
+  });
+});
+
 describe('sessions', () => {
   it('end after an hour idle and after 24 hours in all, on the server', async () => {
     const e = await makeEngine();

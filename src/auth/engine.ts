@@ -36,7 +36,7 @@ export function createAuth(options: AuthOptions) {
     confirmTOTPEnrollment: (session: Session, factorId: string, code: string, client: ClientInfo) => factors.confirmTOTPEnrollment(ctx, session, factorId, code, client),
     removeTOTPFactor: (session: Session, factorId: string, proof: factors.Reauthentication, client: ClientInfo) => factors.removeTOTPFactor(ctx, session, factorId, proof, client),
     regenerateRecoveryCodes: (session: Session, proof: factors.Reauthentication, client: ClientInfo) => factors.regenerateRecoveryCodes(ctx, session, proof, client),
-    startPhoneVerification: (session: Session, phone: string, client: ClientInfo) => factors.startPhoneVerification(ctx, session, phone, client),
+    startPhoneVerification: (session: Session, phone: string, client: ClientInfo, proof?: factors.Reauthentication) => factors.startPhoneVerification(ctx, session, phone, client, proof),
     confirmPhoneVerification: (session: Session, code: string, client: ClientInfo) => factors.confirmPhoneVerification(ctx, session, code, client),
 
     /** Waits for security notifications still being sent (tests, shutdown). */

@@ -174,12 +174,25 @@ function phoneCodeHash(ctx: AuthContext, userId: string, phone: string, code: st
   return keyedHash(ctx.keyring.codeKey, `phone:${userId}:${phone}`, code);
 }
 
-export type PhoneStartResult = { status: 'sent'; phone: string; expiresIn: number } | { status: 'invalid_request'; message: string } | { status: 'rate_limited'; retryAfter: number } | { status: 'delivery_failed' };
+export type PhoneStartResult =
+  | { status: 'sent'; phone: string; expiresIn: number }
+  | { status: 'invalid_request'; message: string }
+  | { status: 'reauth_required'; retryAfter?: number }
+  | { status: 'rate_limited'; retryAfter: number }
+  | { status: 'delivery_failed' };
 
-/** Sends a code to a new phone number; the number counts for SMS only once confirmed. */
-export async function startPhoneVerification(ctx: AuthContext, session: Session, input: string, client: ClientInfo): Promise<PhoneStartResult> {
+/**
+ * Sends a code to a new phone number; the number counts for SMS only once confirmed.
+ * Replacing a verified number changes a second factor: it needs fresh proof (ASVS 7.5.1).
+ */
+export async function startPhoneVerification(ctx: AuthContext, session: Session, input: string, client: ClientInfo, proof?: Reauthentication): Promise<PhoneStartResult> {
   const phone = normalizePhone(input);
   if (!phone.ok) return { status: 'invalid_request', message: phone.reason };
+  const user = await ctx.store.getUserById(session.userId);
+  if (user?.phoneVerifiedAt != null && user.phone !== phone.value) {
+    const reauth = proof ? await reauthenticate(ctx, session, proof, client) : { ok: false as const };
+    if (!reauth.ok) return reauth.retryAfter === undefined ? { status: 'reauth_required' } : { status: 'reauth_required', retryAfter: reauth.retryAfter };
+  }
   const now = ctx.now();
   for (const [key, bucket] of [[throttleKey.ipSends(client.ip), ctx.limits.ipSends], [throttleKey.accountSends(session.userId), ctx.limits.accountSends]] as const) {
     const take = await ctx.store.takeToken(key, now, bucket.capacity, bucket.refillMs);

@@ -249,6 +249,8 @@ describe('factors, recovery codes, sessions, account', () => {
     assert.equal((await c.request('POST', '/api/phone', { phone: '+14155550199' })).statusCode, 202);
     assertError(await c.request('POST', '/api/phone/verify', { code: '000000' === t.outbox.lastCode('+14155550199') ? '111111' : '000000' }), 401, 'invalid_code');
     assert.equal((await c.request('POST', '/api/phone/verify', { code: t.outbox.lastCode('+14155550199') })).statusCode, 200);
+    assertError(await c.request('POST', '/api/phone', { phone: '+14155550198' }), 401, 'reauth_required');
+    assert.equal((await c.request('POST', '/api/phone', { phone: '+14155550198', password: 'lavender-harbor-11' })).statusCode, 202);
     const events = c.json<{ events: Array<{ type: string }> }>(await c.request('GET', '/api/activity')).events.map((e) => e.type);
     for (const type of ['password_changed', 'phone_verified', 'factor_added', 'signup']) assert.ok(events.includes(type), type);
   });

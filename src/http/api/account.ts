@@ -39,17 +39,29 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     return sendError(reply, 401, 'reauth_required', 'The current password is not right', result.retryAfter ? { retry_after: result.retryAfter } : {});
   });
 
-  app.post<{ Body: { phone: string } }>('/phone', {
-    schema: { body: { type: 'object', additionalProperties: false, required: ['phone'], properties: { phone: { type: 'string', minLength: 1, maxLength: 32 } } } },
+  // Replacing a verified number needs `password` or `code` as well (re-authentication).
+  app.post<{ Body: { phone: string; password?: string; code?: string } }>('/phone', {
+    schema: {
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['phone'],
+        properties: { phone: { type: 'string', minLength: 1, maxLength: 32 }, password: schema.password, code: schema.code },
+      },
+    },
   }, async (request, reply) => {
     const session = requireSession(request, reply, 1);
     if (!session) return reply;
-    const result = await auth.startPhoneVerification(session, request.body.phone, clientOf(request));
+    const { phone, password, code } = request.body;
+    const proof = password !== undefined ? { password } : code !== undefined ? { code } : undefined;
+    const result = await auth.startPhoneVerification(session, phone, clientOf(request), proof);
     switch (result.status) {
       case 'sent':
         return reply.code(202).send({ status: 'sent', phone: result.phone, expires_in: result.expiresIn });
       case 'invalid_request':
         return sendError(reply, 400, 'invalid_request', result.message);
+      case 'reauth_required':
+        return sendError(reply, 401, 'reauth_required', 'Confirm with your password or a current code to replace your phone number', result.retryAfter ? { retry_after: result.retryAfter } : {});
       case 'rate_limited':
         return sendError(reply, 429, 'rate_limited', `Too many codes sent — try again in ${result.retryAfter} seconds`, { retry_after: result.retryAfter });
       case 'delivery_failed':

@@ -119,12 +119,16 @@ export async function accountPages(app: FastifyInstance): Promise<void> {
     const refuse = (status: number, message: string) => showAccount(request, reply, session, status, { error: { section: 'phone', message } });
     const phone = formField(request.body, 'phone');
     if (phone.trim() === '') return refuse(400, 'Enter a mobile number');
-    const result = await auth.startPhoneVerification(session, phone, clientOf(request));
+    const result = await auth.startPhoneVerification(session, phone, clientOf(request), proofOf(request.body) ?? undefined);
     switch (result.status) {
       case 'sent':
         return redirect(reply, withFlash('/settings/phone/confirm', 'phone_code_sent'));
       case 'invalid_request':
         return refuse(400, result.message);
+      case 'reauth_required': {
+        const { status, message } = reauthMessage(reply, result.retryAfter);
+        return refuse(status, message);
+      }
       case 'rate_limited':
         return refuse(429, tooManyAttempts(reply, result.retryAfter));
       case 'delivery_failed':
