@@ -8,6 +8,7 @@
  *   __Host-otpgate-csrf     the anti-CSRF secret that form tokens are derived from
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { IssuedSession } from '../auth/index.ts';
 
 export const COOKIE = {
   session: '__Host-otpgate-session',
@@ -31,4 +32,11 @@ export function readCookie(request: FastifyRequest, name: CookieName): string | 
   const value = request.cookies[name];
   // Every value we set is 43 base64url characters; anything else is not ours.
   return typeof value === 'string' && /^[A-Za-z0-9_-]{43}$/.test(value) ? value : undefined;
+}
+
+/** Sets the session cookie for a new session and makes it the request's own. */
+export function setSessionCookie(request: FastifyRequest, reply: FastifyReply, issued: IssuedSession): void {
+  setCookie(reply, COOKIE.session, issued.token, request.server.otpgateConfig.sessionMaxSeconds);
+  request.session = issued.session;
+  request.sessionToken = issued.token;
 }

@@ -3,7 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Reauthentication } from '../../auth/index.ts';
 import { createQRCodeSVG } from '../../otp/index.ts';
 import { clientOf } from '../plugins/request-context.ts';
-import { iso, requireSession, schema, sendError, setSessionCookie } from './reply.ts';
+import { iso, requireSession, schema, sendError } from './reply.ts';
+import { setSessionCookie } from '../cookies.ts';
 
 export async function factorRoutes(app: FastifyInstance): Promise<void> {
   const { auth } = app;

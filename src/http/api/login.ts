@@ -2,8 +2,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { DeliveryChannel, FactorMethod } from '../../auth/index.ts';
 import { clientOf } from '../plugins/request-context.ts';
-import { COOKIE, clearCookie, readCookie, setCookie } from '../cookies.ts';
-import { clearSessionCookie, schema, sendError, setSessionCookie } from './reply.ts';
+import { COOKIE, clearCookie, readCookie, setCookie, setSessionCookie } from '../cookies.ts';
+import { clearSessionCookie, schema, sendError } from './reply.ts';
 
 interface SignupBody { username: string; password: string; email?: string; phone?: string }
 interface LoginBody { username: string; password: string }

@@ -1,7 +1,7 @@
 /** Small helpers every API route shares: error bodies, the session guard, cookies for sessions. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { IssuedSession, Session } from '../../auth/index.ts';
-import { COOKIE, clearCookie, setCookie } from '../cookies.ts';
+import type { Session } from '../../auth/index.ts';
+import { COOKIE, clearCookie } from '../cookies.ts';
 
 /** `{error, message, …extra}` with the status; 429s also carry Retry-After. */
 export function sendError(reply: FastifyReply, status: number, error: string, message: string, extra: Record<string, unknown> = {}): FastifyReply {
@@ -20,12 +20,6 @@ export function requireSession(request: FastifyRequest, reply: FastifyReply, lev
     return null;
   }
   return session;
-}
-
-export function setSessionCookie(request: FastifyRequest, reply: FastifyReply, issued: IssuedSession): void {
-  setCookie(reply, COOKIE.session, issued.token, request.server.otpgateConfig.sessionMaxSeconds);
-  request.session = issued.session;
-  request.sessionToken = issued.token;
 }
 
 export function clearSessionCookie(reply: FastifyReply): void {

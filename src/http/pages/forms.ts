@@ -1,7 +1,6 @@
 /** What every page route shares: reading form fields, answering HTML, session guards, cookies, flash notices. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { IssuedSession, Session } from '../../auth/index.ts';
-import { COOKIE, setCookie } from '../cookies.ts';
+import type { Session } from '../../auth/index.ts';
 import { csrfToken } from '../plugins/csrf.ts';
 import type { PageContext } from '../views/layout.ts';
 import type { Notice } from '../views/components.ts';
@@ -57,12 +56,6 @@ export function requireSession(request: FastifyRequest, reply: FastifyReply, lev
     return null;
   }
   return session;
-}
-
-export function setSessionCookie(request: FastifyRequest, reply: FastifyReply, issued: IssuedSession): void {
-  setCookie(reply, COOKIE.session, issued.token, request.server.otpgateConfig.sessionMaxSeconds);
-  request.session = issued.session;
-  request.sessionToken = issued.token;
 }
 
 /**

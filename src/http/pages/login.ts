@@ -6,9 +6,8 @@ import { COOKIE, clearCookie, readCookie, setCookie } from '../cookies.ts';
 import { loginPage, logoutPage, otpPage, signupClosedPage, signupPage } from '../views/auth-pages.ts';
 import type { OTPModel, SignupModel } from '../views/auth-pages.ts';
 import { driftHint } from '../views/components.ts';
-import {
-  PASSWORD_INPUT_MAX, flashOf, formField, pageContext, queryParam, redirect, sendHTML, setSessionCookie, tooManyAttempts, withFlash, unhandled,
-} from './forms.ts';
+import { PASSWORD_INPUT_MAX, flashOf, formField, pageContext, queryParam, redirect, sendHTML, tooManyAttempts, withFlash, unhandled } from './forms.ts';
+import { setSessionCookie } from '../cookies.ts';
 
 const METHODS: readonly FactorMethod[] = ['totp', 'email', 'sms', 'recovery'];
 const isMethod = (value: string): value is FactorMethod => (METHODS as readonly string[]).includes(value);

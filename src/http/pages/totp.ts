@@ -11,9 +11,8 @@ import { checkQRCodeSVG, totpEnrollPage, totpRetryPage, totpStartPage } from '..
 import type { TOTPStartModel } from '../views/totp-pages.ts';
 import { recoveryCodesPage } from '../views/recovery-codes-page.ts';
 import { driftHint } from '../views/components.ts';
-import {
-  flashOf, formField, pageContext, redirect, requireSession, sendHTML, sendSecretHTML, setSessionCookie, tooManyAttempts, withFlash, unhandled,
-} from './forms.ts';
+import { flashOf, formField, pageContext, redirect, requireSession, sendHTML, sendSecretHTML, tooManyAttempts, withFlash, unhandled } from './forms.ts';
+import { setSessionCookie } from '../cookies.ts';
 
 export async function totpPages(app: FastifyInstance): Promise<void> {
   const { auth } = app;
