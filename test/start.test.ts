@@ -84,12 +84,13 @@ async function get(port: number, ca: string, path: string): Promise<{ status?: n
 }
 
 /** Attempts a handshake limited to `maxVersion`; resolves with the protocol, or the error code. */
-async function handshake(port: number, ca: string, maxVersion: 'TLSv1.1' | 'TLSv1.2'): Promise<string> {
+async function handshake(port: number, ca: string, maxVersion: 'TLSv1.1' | 'TLSv1.2', ciphers = 'DEFAULT@SECLEVEL=0'): Promise<string> {
   return new Promise((resolvePromise) => {
     // SECLEVEL=0 lets this client offer TLS 1.1 at all, so the refusal is the server's.
-    const socket = connect({ host: '127.0.0.1', port, ca, servername: 'localhost', minVersion: 'TLSv1', maxVersion, ciphers: 'DEFAULT@SECLEVEL=0' });
+    const socket = connect({ host: '127.0.0.1', port, ca, servername: 'localhost', minVersion: 'TLSv1', maxVersion, ciphers });
     socket.once('secureConnect', () => {
-      resolvePromise(socket.getProtocol() ?? 'unknown');
+      const cipher = socket.getCipher().name;
+      resolvePromise(`${socket.getProtocol() ?? 'unknown'} ${cipher}`);
       socket.destroy();
     });
     socket.once('error', (error: NodeJS.ErrnoException) => resolvePromise(`error ${error.code ?? error.message}`));
@@ -113,7 +114,11 @@ void describe('npm start', () => {
       assert.equal(res.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains');
       assert.equal(res.headers['cache-control'], 'no-store');
 
-      assert.equal(await handshake(server.port, ca, 'TLSv1.2'), 'TLSv1.2');
+      assert.match(await handshake(server.port, ca, 'TLSv1.2'), /^TLSv1\.2 ECDHE-[A-Z]+-(AES\d+-GCM-SHA\d+|CHACHA20-POLY1305)$/);
+      // TLS 1.2 without forward secrecy, or with CBC and SHA-1, is refused (ASVS 12.1.2).
+      for (const weak of ['AES128-SHA', 'AES256-GCM-SHA384', 'ECDHE-RSA-AES128-SHA', 'ECDHE-ECDSA-AES128-SHA']) {
+        assert.match(await handshake(server.port, ca, 'TLSv1.2', `${weak}@SECLEVEL=0`), /^error /, weak);
+      }
       // The alert comes from the server: the client did offer TLS 1.1.
       assert.match(await handshake(server.port, ca, 'TLSv1.1'), /^error ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION$/);
 

@@ -49,6 +49,13 @@ describe('signup()', () => {
     }
   });
 
+  it('limits sign-ups per client address', async () => {
+    const e = await makeEngine();
+    for (let i = 0; i < 10; i++) assert.equal((await e.auth.signup({ username: `user${i}`, password: PASSWORD }, client)).status, 'ok');
+    assert.deepEqual(await e.auth.signup({ username: 'user10', password: PASSWORD }, client), { status: 'rate_limited', retryAfter: 60 });
+    assert.equal((await e.auth.signup({ username: 'user10', password: PASSWORD }, { ...client, ip: '198.51.100.3' })).status, 'ok');
+  });
+
   it('is refused when sign-up is closed', async () => {
     const e = await makeEngine({ signup: 'closed' });
     assert.deepEqual(await e.auth.signup({ username: 'carol', password: PASSWORD }, client), { status: 'signup_closed' });
@@ -122,6 +129,33 @@ describe('TOTP enrollment', () => {
     if (start.status !== 'otp_required') return assert.fail();
     assert.equal((await e.auth.verifyLogin(start.pendingLoginId, 'recovery', recoveryCodes[0] ?? '', client)).status, 'invalid_code');
     assert.equal((await e.auth.verifyLogin(start.pendingLoginId, 'recovery', fresh.recoveryCodes[0] ?? '', client)).status, 'authenticated');
+  });
+});
+
+describe('re-authentication against a stolen session', () => {
+  it('adding an authenticator to a sign-in older than ten minutes needs the password', async () => {
+    const e = await makeEngine();
+    const { session } = await enrolled(e);
+    assert.equal((await e.auth.beginTOTPEnrollment(session.session, 'Fresh')).status, 'ok', 'a fresh sign-in may add one');
+    e.advance(11 * 60_000);
+    assert.deepEqual(await e.auth.beginTOTPEnrollment(session.session, 'Late'), { status: 'reauth_required' });
+    assert.deepEqual(await e.auth.beginTOTPEnrollment(session.session, 'Late', { password: 'wrong-password-x' }, client), { status: 'reauth_required' });
+    assert.equal((await e.auth.beginTOTPEnrollment(session.session, 'Late', { password: PASSWORD }, client)).status, 'ok');
+  });
+
+  it('a code from an authenticator added during this session does not re-authenticate it', async () => {
+    const e = await makeEngine();
+    const { session, factorId } = await enrolled(e);
+    // The thief adds their own authenticator within the fresh window...
+    const theirs = await e.auth.beginTOTPEnrollment(session.session, 'Thief');
+    if (theirs.status !== 'ok') return assert.fail();
+    const theirSecret = decodeBase32(theirs.enrollment.secret);
+    assert.equal((await e.auth.confirmTOTPEnrollment(session.session, theirs.enrollment.factorId, generateTOTP(theirSecret, e.now()), client)).status, 'ok');
+    e.advance(30_000);
+    // ...but cannot use it to remove the owner's or to regenerate recovery codes.
+    assert.deepEqual(await e.auth.removeTOTPFactor(session.session, factorId, { code: generateTOTP(theirSecret, e.now()) }, client), { status: 'reauth_required' });
+    e.advance(30_000);
+    assert.deepEqual(await e.auth.regenerateRecoveryCodes(session.session, { code: generateTOTP(theirSecret, e.now()) }, client), { status: 'reauth_required' });
   });
 });
 

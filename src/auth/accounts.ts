@@ -9,7 +9,7 @@ import { hashPassword } from './password-hash.ts';
 import { generateId } from './tokens.ts';
 import { recordEvent } from './audit.ts';
 import { reauthenticate } from './factors.ts';
-import { throttleKey } from './throttle.ts';
+import { retryAfterSeconds, throttleKey } from './throttle.ts';
 import { notify } from './notifications.ts';
 
 export interface NewAccount {
@@ -57,11 +57,15 @@ export async function createAccount(ctx: AuthContext, input: NewAccount, client:
   return { status: 'ok', user };
 }
 
-export type SignupResult = Exclude<CreateAccountResult, { status: 'ok' }> | { status: 'signup_closed' } | { status: 'ok'; user: User; session: IssuedSession };
+export type SignupResult = Exclude<CreateAccountResult, { status: 'ok' }> | { status: 'signup_closed' } | { status: 'rate_limited'; retryAfter: number } | { status: 'ok'; user: User; session: IssuedSession };
 
 /** Self-service sign-up: the account and a password-only (level 1) session that can enroll a factor. */
 export async function signup(ctx: AuthContext, input: NewAccount, client: ClientInfo): Promise<SignupResult> {
   if (ctx.signup !== 'open') return { status: 'signup_closed' };
+  // Each sign-up costs a password hash and may send mail: bounded per address.
+  const { ipSignups } = ctx.limits;
+  const take = await ctx.store.takeToken(throttleKey.signup(client.ip), ctx.now(), ipSignups.capacity, ipSignups.refillMs);
+  if (!take.ok) return { status: 'rate_limited', retryAfter: retryAfterSeconds(take.retryAfterMs) };
   const created = await createAccount(ctx, input, client);
   if (created.status !== 'ok') return created;
   return { status: 'ok', user: created.user, session: await createSession(ctx, created.user.id, 1, client) };
@@ -137,6 +141,8 @@ export async function unlockAccount(ctx: AuthContext, user: User): Promise<void>
     ctx.store.resetAttempts(throttleKey.otp(user.id)),
     ctx.store.resetAttempts(throttleKey.recovery(user.id)),
     ctx.store.resetAttempts(throttleKey.password(user.username)),
+    ctx.store.resetAttempts(throttleKey.knownDevice(user.id)),
+    ctx.store.resetAttempts(throttleKey.reauth(user.id)),
   ]);
   await recordEvent(ctx, 'unlocked', { userId: user.id });
 }

@@ -22,7 +22,7 @@ export function createAuth(options: AuthOptions) {
     unlockAccount: (user: User) => accounts.unlockAccount(ctx, user),
     resetSecondFactors: (user: User) => accounts.resetSecondFactors(ctx, user),
 
-    startLogin: (username: string, password: string, client: ClientInfo) => login.startLogin(ctx, username, password, client),
+    startLogin: (username: string, password: string, client: ClientInfo, deviceToken?: string) => login.startLogin(ctx, username, password, client, deviceToken),
     sendLoginCode: (pendingLoginId: string, channel: DeliveryChannel, client: ClientInfo) => login.sendLoginCode(ctx, pendingLoginId, channel, client),
     verifyLogin: (pendingLoginId: string, method: FactorMethod, code: string, client: ClientInfo) => login.verifyLogin(ctx, pendingLoginId, method, code, client),
     describePendingLogin: (pendingLoginId: string) => login.describePendingLogin(ctx, pendingLoginId),
@@ -32,7 +32,7 @@ export function createAuth(options: AuthOptions) {
     listSessions: (current: Session) => sessions.listSessions(ctx, current),
     revokeSession: (current: Session, id: string, client: ClientInfo) => sessions.revokeSession(ctx, current, id, client),
 
-    beginTOTPEnrollment: (session: Session, label?: string) => factors.beginTOTPEnrollment(ctx, session, label),
+    beginTOTPEnrollment: (session: Session, label?: string, proof?: factors.Reauthentication, client?: ClientInfo) => factors.beginTOTPEnrollment(ctx, session, label, proof, client),
     confirmTOTPEnrollment: (session: Session, factorId: string, code: string, client: ClientInfo) => factors.confirmTOTPEnrollment(ctx, session, factorId, code, client),
     removeTOTPFactor: (session: Session, factorId: string, proof: factors.Reauthentication, client: ClientInfo) => factors.removeTOTPFactor(ctx, session, factorId, proof, client),
     regenerateRecoveryCodes: (session: Session, proof: factors.Reauthentication, client: ClientInfo) => factors.regenerateRecoveryCodes(ctx, session, proof, client),

@@ -29,10 +29,26 @@ export interface TOTPEnrollment {
   otpauthURI: string;
 }
 
-export type EnrollResult = { status: 'ok'; enrollment: TOTPEnrollment } | { status: 'too_many_factors' } | { status: 'invalid_request'; message: string };
+export type EnrollResult =
+  | { status: 'ok'; enrollment: TOTPEnrollment }
+  | { status: 'too_many_factors' }
+  | { status: 'invalid_request'; message: string }
+  | { status: 'reauth_required'; retryAfter?: number };
 
-/** Creates an unconfirmed authenticator: it counts only after a correct code (SECURITY.md item 10). */
-export async function beginTOTPEnrollment(ctx: AuthContext, session: Session, label = 'Authenticator'): Promise<EnrollResult> {
+/** A full sign-in this recent counts as fresh proof for adding a factor (as "sudo mode" does elsewhere). */
+export const FRESH_SIGN_IN_MS = 10 * 60_000;
+
+/**
+ * Creates an unconfirmed authenticator: it counts only after a correct code (SECURITY.md
+ * item 10). Adding a factor to a fully signed-in account needs a sign-in from the last
+ * ten minutes or fresh proof (ASVS 7.5.1): a stolen older session cannot bind its own
+ * authenticator. A password-only session enrolls right after its password.
+ */
+export async function beginTOTPEnrollment(ctx: AuthContext, session: Session, label = 'Authenticator', proof?: Reauthentication, client?: ClientInfo): Promise<EnrollResult> {
+  if (session.level === 2 && ctx.now() - session.createdAt > FRESH_SIGN_IN_MS) {
+    const reauth = proof && client ? await reauthenticate(ctx, session, proof, client) : { ok: false as const };
+    if (!reauth.ok) return reauth.retryAfter === undefined ? { status: 'reauth_required' } : { status: 'reauth_required', retryAfter: reauth.retryAfter };
+  }
   const cleanLabel = label.normalize('NFKC').replace(/\p{Cc}/gu, '').trim().slice(0, LABEL_MAX) || 'Authenticator';
   const user = await ctx.store.getUserById(session.userId);
   if (!user) return { status: 'invalid_request', message: 'No such account' };
@@ -87,7 +103,7 @@ export async function confirmTOTPEnrollment(ctx: AuthContext, session: Session, 
   if (!factor || factor.confirmedAt !== null) return { status: 'not_found' };
   const claim = await ctx.store.claimAttempt(throttleKey.enrollment(session.userId), now, ctx.limits.enrollment);
   if (!claim.ok) return { status: 'rate_limited', retryAfter: retryAfterSeconds(claim.retryAfterMs) };
-  const checked = await checkTOTPCode(ctx, session.userId, code, now, { factorId, confirm: true });
+  const checked = await checkTOTPCode(ctx, session.userId, code, now, { factorId });
   if (!checked.ok) return checked.driftSeconds === undefined ? { status: 'invalid_code' } : { status: 'invalid_code', driftSeconds: checked.driftSeconds };
   await ctx.store.resetAttempts(throttleKey.enrollment(session.userId));
   await recordEvent(ctx, 'factor_added', { userId: session.userId, method: 'totp', client, detail: { label: factor.label } });
@@ -112,7 +128,7 @@ export async function reauthenticate(ctx: AuthContext, session: Session, proof: 
   const user = await ctx.store.getUserById(session.userId);
   if (!user || user.disabled) return { ok: false };
   if ('password' in proof && typeof proof.password === 'string') {
-    const key = throttleKey.password(user.username);
+    const key = throttleKey.reauth(user.id);
     const claim = await ctx.store.claimAttempt(key, now, ctx.limits.password);
     if (!claim.ok) return { ok: false, retryAfter: retryAfterSeconds(claim.retryAfterMs) };
     if (await verifyPassword(user.passwordHash, proof.password)) {
@@ -126,7 +142,9 @@ export async function reauthenticate(ctx: AuthContext, session: Session, proof: 
     const key = throttleKey.otp(user.id);
     const claim = await ctx.store.claimAttempt(key, now, ctx.limits.otp);
     if (!claim.ok) return { ok: false, ...(claim.locked ? {} : { retryAfter: retryAfterSeconds(claim.retryAfterMs) }) };
-    if ((await checkTOTPCode(ctx, user.id, proof.code, now)).ok) {
+    // Only an authenticator bound before this session began proves the holder: one added
+    // with a stolen session must not vouch for itself.
+    if ((await checkTOTPCode(ctx, user.id, proof.code, now, { confirmedBefore: session.createdAt })).ok) {
       await ctx.store.resetAttempts(key);
       return { ok: true };
     }

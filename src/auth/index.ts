@@ -10,3 +10,4 @@ export { DEFAULT_LIMITS } from './throttle.ts';
 export { DEFAULT_ARGON2, argon2Implementation, hashPassword, verifyPassword } from './password-hash.ts';
 export type { Argon2Parameters } from './password-hash.ts';
 export type * from './ports.ts';
+export { FRESH_SIGN_IN_MS } from './factors.ts';

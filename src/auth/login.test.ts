@@ -86,6 +86,28 @@ describe('startLogin()', () => {
     assert.equal(e.outbox.messages.length, 0);
   });
 
+  it('finishes no login for an account disabled after its password was checked', async () => {
+    const e = await makeEngine();
+    const user = await emailUser(e);
+    const id = pendingId(await e.auth.startLogin('alice', PASSWORD, client));
+    await e.auth.disableAccount(user.id);
+    assert.deepEqual(await e.auth.verifyLogin(id, 'email', e.outbox.lastCode('alice@example.test'), client), { status: 'login_expired' });
+  });
+
+  it("lets the owner's browser (device cookie) in while strangers' failures delay the username", async () => {
+    const e = await makeEngine();
+    const { secret } = await totpUser(e);
+    const first = await e.auth.verifyLogin(pendingId(await e.auth.startLogin('tom', PASSWORD, client)), 'totp', generateTOTP(secret, e.now()), client);
+    assert.equal(first.status, 'authenticated');
+    const device = first.status === 'authenticated' ? first.deviceToken : '';
+    assert.equal(device.length, 43);
+    const attacker = { ip: '203.0.113.66', userAgent: 'x' };
+    for (let i = 0; i < 5; i++) await e.auth.startLogin('tom', `guess-${i}-password`, attacker);
+    assert.equal((await e.auth.startLogin('tom', PASSWORD, client)).status, 'rate_limited', 'without the cookie the owner waits too');
+    assert.equal((await e.auth.startLogin('tom', PASSWORD, client, device)).status, 'otp_required');
+    assert.equal((await e.auth.startLogin('tom', PASSWORD, client, 'A'.repeat(43))).status, 'rate_limited', 'a forged cookie counts for nothing');
+  });
+
   it('refuses a disabled account like a wrong password', async () => {
     const e = await makeEngine();
     const user = await emailUser(e);
@@ -272,6 +294,13 @@ describe('verifyLogin() with TOTP', () => {
     const id = pendingId(await e.auth.startLogin('tom', PASSWORD, client));
     const result = await e.auth.verifyLogin(id, 'totp', generateTOTP(secret, e.now() - 240_000), client);
     assert.deepEqual(result, { status: 'invalid_code', attemptsLeft: 4, driftSeconds: -240 });
+  });
+
+  it('never hints at a code from a clock ahead: that code would become valid later', async () => {
+    const e = await makeEngine();
+    const { secret } = await totpUser(e);
+    const id = pendingId(await e.auth.startLogin('tom', PASSWORD, client));
+    assert.deepEqual(await e.auth.verifyLogin(id, 'totp', generateTOTP(secret, e.now() + 150_000), client), { status: 'invalid_code', attemptsLeft: 4 });
   });
 
   it('ignores a client-supplied time: only the server clock counts', async () => {

@@ -10,7 +10,7 @@ import type { IssuedSession } from './sessions.ts';
 import { createSession, newSession } from './sessions.ts';
 import { normalizeUsername } from './normalize.ts';
 import { needsRehash, hashPassword, verifyPassword } from './password-hash.ts';
-import { generateNumericCode, generateToken, hashToken, keyedHash } from './tokens.ts';
+import { deviceTokenFor, generateNumericCode, generateToken, hashToken, keyedHash, safeEqual } from './tokens.ts';
 import { accountFactors, defaultChannel, loginMethods } from './methods.ts';
 import { retryAfterSeconds, throttleKey } from './throttle.ts';
 import { auditEvent, recordEvent } from './audit.ts';
@@ -33,7 +33,7 @@ export type SendResult =
   | { status: 'rate_limited'; retryAfter: number };
 
 export type VerifyResult =
-  | { status: 'authenticated'; session: IssuedSession; method: FactorMethod; recoveryCodesLeft?: number }
+  | { status: 'authenticated'; session: IssuedSession; method: FactorMethod; recoveryCodesLeft?: number; deviceToken: string }
   | { status: 'invalid_code'; attemptsLeft: number; driftSeconds?: number }
   | { status: 'code_expired'; attemptsLeft: number }
   | { status: 'login_expired' }
@@ -45,12 +45,15 @@ export type VerifyResult =
  * passwords (I11). Writes: one transaction to count the attempt, one to open the
  * pending login (plus the code send, when the account's default method is email or SMS).
  */
-export async function startLogin(ctx: AuthContext, username: string, password: string, client: ClientInfo): Promise<StartResult> {
+export async function startLogin(ctx: AuthContext, username: string, password: string, client: ClientInfo, deviceToken?: string): Promise<StartResult> {
   const now = ctx.now();
   const normalized = normalizeUsername(username);
-  // The per-username counter is keyed on the name, existing or not, so its answers tell nothing.
+  const user = normalized.ok ? await ctx.store.getUserByUsername(normalized.value) : null;
+  // The per-username counter is keyed on the name, existing or not, so its answers tell
+  // nothing; a browser that signed in to this account before counts on its own counter.
   const name = normalized.ok ? normalized.value : username.slice(0, 64);
-  const nameKey = throttleKey.password(name);
+  const knownDevice = user !== null && deviceToken !== undefined && safeEqual(deviceToken, deviceTokenFor(ctx, user.id));
+  const nameKey = knownDevice ? throttleKey.knownDevice(user.id) : throttleKey.password(name);
   const { ipPasswords } = ctx.limits;
   const attempt = await ctx.store.beginPasswordAttempt({
     now, ipKey: throttleKey.ipPasswords(client.ip), ipCapacity: ipPasswords.capacity, ipRefillMs: ipPasswords.refillMs, nameKey, policy: ctx.limits.password,
@@ -59,7 +62,6 @@ export async function startLogin(ctx: AuthContext, username: string, password: s
     await recordEvent(ctx, 'throttled', { userId: null, method: 'password', client, detail: { rule: attempt.rule } });
     return { status: 'rate_limited', retryAfter: retryAfterSeconds(attempt.retryAfterMs) };
   }
-  const user = normalized.ok ? await ctx.store.getUserByUsername(normalized.value) : null;
   const matches = await verifyPassword(user?.passwordHash ?? (await ctx.dummyHash), password);
   if (!user || !matches || user.disabled) {
     await recordEvent(ctx, 'password_refused', { userId: user?.id ?? null, method: 'password', client, detail: { reason: !user ? 'unknown_user' : user.disabled && matches ? 'disabled' : 'wrong_password' } });
@@ -193,6 +195,8 @@ export async function verifyLogin(ctx: AuthContext, pendingLoginId: string, meth
   if (!pending) return { status: 'login_expired' };
   if (!pending.methods.includes(method)) return { status: 'method_unavailable' };
   const userId = pending.userId;
+  // An account disabled after its password was checked finishes nothing.
+  if ((await ctx.store.getUserById(userId))?.disabled !== false) return { status: 'login_expired' };
 
   const policy = method === 'recovery' ? ctx.limits.recovery : ctx.limits.otp;
   const accountKey = method === 'recovery' ? throttleKey.recovery(userId) : throttleKey.otp(userId);
@@ -221,10 +225,10 @@ export async function verifyLogin(ctx: AuthContext, pendingLoginId: string, meth
         const left = done.recoveryCodesLeft ?? 0;
         await recordEvent(ctx, 'recovery_code_used', { userId, method, client, detail: { left } });
         notify(ctx, userId, { type: 'recovery_code_used', left }, client);
-        return { status: 'authenticated', session: issued, method, recoveryCodesLeft: left };
+        return { status: 'authenticated', session: issued, method, recoveryCodesLeft: left, deviceToken: deviceTokenFor(ctx, userId) };
       }
       notify(ctx, userId, { type: 'new_sign_in', method }, client);
-      return { status: 'authenticated', session: issued, method };
+      return { status: 'authenticated', session: issued, method, deviceToken: deviceTokenFor(ctx, userId) };
     }
     // A right-looking code can still lose: replayed, raced, or the login finished elsewhere.
     if (done.reason === 'login_expired') return { status: 'login_expired' };

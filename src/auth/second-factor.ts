@@ -18,6 +18,9 @@ export function openTOTPSecret(ctx: AuthContext, factor: TOTPFactor): Buffer {
   return open(ctx.keyring, factor.keyId, factor.encryptedSecret, totpSealContext(factor));
 }
 
+/** Which factors a code may match: one (unconfirmed) factor, or the confirmed ones bound no later than a time. */
+export type FactorFilter = { factorId: string } | { confirmedBefore: number };
+
 export type TOTPMatch = { ok: true; factor: TOTPFactor; step: number } | { ok: false; driftSeconds?: number };
 
 /**
@@ -25,11 +28,13 @@ export type TOTPMatch = { ok: true; factor: TOTPFactor; step: number } | { ok: f
  * counting only steps newer than the factor's last accepted one. Accepts nothing: the
  * caller records the step atomically. `only` limits the search to one (unconfirmed) factor.
  */
-export async function matchTOTPCode(ctx: AuthContext, userId: string, input: string, now: number, only?: { factorId: string }): Promise<TOTPMatch> {
+export async function matchTOTPCode(ctx: AuthContext, userId: string, input: string, now: number, only?: FactorFilter): Promise<TOTPMatch> {
   const code = normalizeCode(input);
   if (!/^\d{6}$/.test(code)) return { ok: false };
   const all = await ctx.store.listTOTPFactors(userId);
-  const factors = only ? all.filter((f) => f.id === only.factorId) : all.filter((f) => f.confirmedAt !== null);
+  const factors = only && 'factorId' in only
+    ? all.filter((f) => f.id === only.factorId)
+    : all.filter((f) => f.confirmedAt !== null && (only === undefined || f.confirmedAt <= only.confirmedBefore));
   let driftSeconds: number | undefined;
   for (const factor of factors) {
     const key = createOTPKey(openTOTPSecret(ctx, factor));
@@ -37,7 +42,9 @@ export async function matchTOTPCode(ctx: AuthContext, userId: string, input: str
     if (step !== null) return { ok: true, factor, step };
     if (driftSeconds === undefined) {
       const offset = findTOTPDrift(key, code, now, { periodInSeconds: PERIOD_SECONDS, maxSteps: DRIFT_STEPS });
-      if (offset !== null && Math.abs(offset) > 1) driftSeconds = offset * PERIOD_SECONDS;
+      // Only a clock behind is reported: a match ahead is a code that will become valid,
+      // and saying so would turn a wrong guess into a useful one.
+      if (offset !== null && offset < -1) driftSeconds = offset * PERIOD_SECONDS;
     }
   }
   return driftSeconds === undefined ? { ok: false } : { ok: false, driftSeconds };
@@ -46,11 +53,12 @@ export async function matchTOTPCode(ctx: AuthContext, userId: string, input: str
 export type TOTPCheck = { ok: true; factor: TOTPFactor } | { ok: false; driftSeconds?: number };
 
 /** Matches a TOTP code and accepts its step: of concurrent requests with the same code, one wins. */
-export async function checkTOTPCode(ctx: AuthContext, userId: string, input: string, now: number, only?: { factorId: string; confirm: true }): Promise<TOTPCheck> {
+export async function checkTOTPCode(ctx: AuthContext, userId: string, input: string, now: number, only?: FactorFilter): Promise<TOTPCheck> {
   const match = await matchTOTPCode(ctx, userId, input, now, only);
   if (!match.ok) return match;
   // A replay, or a concurrent request that won, is refused like any wrong code.
-  if (!(await ctx.store.acceptTOTPStep(match.factor.id, match.step, now, only?.confirm ?? false))) return { ok: false };
+  const confirm = only !== undefined && 'factorId' in only;
+  if (!(await ctx.store.acceptTOTPStep(match.factor.id, match.step, now, confirm))) return { ok: false };
   return { ok: true, factor: match.factor };
 }
 

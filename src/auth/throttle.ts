@@ -7,7 +7,9 @@
  *   (SP 800-63B §3.2.2) until a recovery code or an operator unlocks it; recovery
  *   codes have their own counter with the same rule;
  * - per username, passwords: exponential delay, capped, never a hard lock (a lock
- *   would let anyone keep the owner out); forgotten after a day without failures;
+ *   would let anyone keep the owner out); forgotten after a day without failures. A
+ *   browser holding the account's device cookie (set at a completed sign-in) counts
+ *   on a counter of its own, so strangers' failures never delay the owner;
  * - per client address: token buckets on password attempts and on code sends.
  */
 import type { AttemptPolicy } from './ports.ts';
@@ -24,6 +26,7 @@ export interface Limits {
   accountSends: { capacity: number; refillMs: number };
   ipPasswords: { capacity: number; refillMs: number };
   ipSends: { capacity: number; refillMs: number };
+  ipSignups: { capacity: number; refillMs: number };
 }
 
 const MINUTE = 60_000;
@@ -39,6 +42,7 @@ export const DEFAULT_LIMITS: Limits = {
   accountSends: { capacity: 10, refillMs: 6 * MINUTE }, // 10 an hour
   ipPasswords: { capacity: 30, refillMs: 2000 }, // bursts of 30, then 30 a minute
   ipSends: { capacity: 20, refillMs: 30_000 },
+  ipSignups: { capacity: 10, refillMs: 60_000 }, // bursts of 10, then one a minute
 };
 
 /** The Store keys of each counter: one place, so every caller names them alike. */
@@ -46,6 +50,11 @@ export const throttleKey = {
   otp: (userId: string) => `otp:${userId}`,
   recovery: (userId: string) => `recovery:${userId}`,
   password: (username: string) => `password:${username}`,
+  /** Password attempts from a browser that completed a sign-in to this account before. */
+  knownDevice: (userId: string) => `password-device:${userId}`,
+  /** Password re-authentication inside a session (its own counter: a session cannot stall the owner's sign-in). */
+  reauth: (userId: string) => `reauth:${userId}`,
+  signup: (ip: string) => `ip-signup:${ip}`,
   enrollment: (userId: string) => `enroll:${userId}`,
   accountSends: (userId: string) => `send:${userId}`,
   ipPasswords: (ip: string) => `ip-password:${ip}`,

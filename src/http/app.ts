@@ -15,7 +15,7 @@ import type {
 } from 'fastify';
 import type { Config } from '../config.ts';
 import { createLogger, RequestLogController } from './logging.ts';
-import { TLS_MIN_VERSION } from './tls.ts';
+import { TLS_CIPHERS, TLS_MIN_VERSION } from './tls.ts';
 import type { TLSMaterial } from './tls.ts';
 import { notFoundPage } from './views/error-pages.ts';
 
@@ -74,7 +74,7 @@ export async function build(options: BuildOptions): Promise<FastifyInstance> {
       ? Fastify(serverOptions)
       : Fastify({
           ...serverOptions,
-          https: { cert: options.tls.cert, key: options.tls.key, minVersion: TLS_MIN_VERSION },
+          https: { cert: options.tls.cert, key: options.tls.key, minVersion: TLS_MIN_VERSION, ciphers: TLS_CIPHERS, honorCipherOrder: true },
         });
 
   app.addHook('onSend', (request, reply, payload, done) => {

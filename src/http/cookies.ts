@@ -6,6 +6,8 @@
  *   __Host-otpgate-session  the session token (Max-Age = OTPGATE_SESSION_MAX)
  *   __Host-otpgate-pending  the pending login between password and code (OTPGATE_LOGIN_TTL)
  *   __Host-otpgate-csrf     the anti-CSRF secret that form tokens are derived from
+ *   __Host-otpgate-device   set at a completed sign-in: this browser's password attempts
+ *                           skip the delay strangers' failures put on the username (1 year)
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IssuedSession } from '../auth/index.ts';
@@ -14,7 +16,10 @@ export const COOKIE = {
   session: '__Host-otpgate-session',
   pending: '__Host-otpgate-pending',
   csrf: '__Host-otpgate-csrf',
+  device: '__Host-otpgate-device',
 } as const;
+
+const DEVICE_COOKIE_SECONDS = 365 * 24 * 3600;
 
 export type CookieName = (typeof COOKIE)[keyof typeof COOKIE];
 
@@ -39,4 +44,12 @@ export function setSessionCookie(request: FastifyRequest, reply: FastifyReply, i
   setCookie(reply, COOKIE.session, issued.token, request.server.otpgateConfig.sessionMaxSeconds);
   request.session = issued.session;
   request.sessionToken = issued.token;
+}
+
+/** A new session replaces whatever session and pending login the browser held (I6). */
+export async function startSession(request: FastifyRequest, reply: FastifyReply, issued: IssuedSession, deviceToken?: string): Promise<void> {
+  if (request.sessionToken) await request.server.auth.endSession(request.sessionToken, { ip: request.ip, userAgent: String(request.headers['user-agent'] ?? '').slice(0, 256) });
+  if (request.cookies[COOKIE.pending] !== undefined) clearCookie(reply, COOKIE.pending);
+  setSessionCookie(request, reply, issued);
+  if (deviceToken) setCookie(reply, COOKIE.device, deviceToken, DEVICE_COOKIE_SECONDS);
 }

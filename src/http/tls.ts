@@ -15,6 +15,16 @@ import { describeFSError } from '../data-dir.ts';
 
 export const TLS_MIN_VERSION = 'TLSv1.2';
 
+/**
+ * TLS 1.3's suites, then TLS 1.2 with forward secrecy and AEAD only (ASVS 12.1.2): no RSA
+ * key exchange, no CBC, no SHA-1 MACs. The server's order wins.
+ */
+export const TLS_CIPHERS = [
+  'TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256',
+  'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
 /** PEM certificate (chain) and private key, ready for `https.createServer`. */
 export interface TLSMaterial {
   cert: string;

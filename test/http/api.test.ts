@@ -63,6 +63,9 @@ describe('POST /api/signup', () => {
     assert.match(String(weak.message), /too common/);
     assert.equal((await c.request('POST', '/api/signup', { username: 'ivy', password: PASSWORD })).statusCode, 201);
     assertError(await client(t.app).request('POST', '/api/signup', { username: 'IVY', password: PASSWORD }), 409, 'username_taken');
+    for (let i = 0; i < 8; i++) await c.request('POST', '/api/signup', { username: `many${i}`, password: PASSWORD });
+    const limited = assertError(await c.request('POST', '/api/signup', { username: 'one-more', password: PASSWORD }), 429, 'rate_limited');
+    assert.equal(limited.retry_after, 60);
     const closed = await makeApp({ signup: 'closed' });
     assertError(await client(closed.app).request('POST', '/api/signup', { username: 'ivy', password: PASSWORD }), 403, 'signup_closed');
   });
@@ -93,6 +96,7 @@ describe('POST /api/login and the second step', () => {
     assert.equal(wrong.attempts_left, 4);
     const ok = await c.request('POST', '/api/login/verify', { method: 'totp', code: generateTOTP(secret, t.now()).replace(/(\d{3})/, '$1 ') });
     assert.equal(ok.statusCode, 200);
+    assert.match(String(ok.headers['set-cookie']), /__Host-otpgate-device=[A-Za-z0-9_-]{43}; Max-Age=31536000; Path=\/; HttpOnly; Secure; SameSite=Lax/);
     assert.equal(c.cookies.has('__Host-otpgate-pending'), false);
     const me = c.json<{ level: number; user: { username: string }; factors: Array<{ type: string; last_used_at: string | null }>; recovery_codes_left: number }>(await c.request('GET', '/api/me'));
     assert.equal(me.level, 2);

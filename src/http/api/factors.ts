@@ -9,13 +9,25 @@ import { setSessionCookie } from '../cookies.ts';
 export async function factorRoutes(app: FastifyInstance): Promise<void> {
   const { auth } = app;
 
-  // Level 1 may enroll: that is what a password-only session is for.
-  app.post<{ Body: { label?: string } | undefined }>('/factors/totp', {
-    schema: { body: { type: ['object', 'null'], additionalProperties: false, properties: { label: { type: 'string', maxLength: 64 } } } },
+  // Level 1 may enroll: that is what a password-only session is for. At level 2 a sign-in
+  // older than ten minutes must add `password` or `code` (re-authentication).
+  app.post<{ Body: { label?: string; password?: string; code?: string } | undefined }>('/factors/totp', {
+    schema: {
+      body: {
+        type: ['object', 'null'],
+        additionalProperties: false,
+        properties: { label: { type: 'string', maxLength: 64 }, password: schema.password, code: schema.code },
+      },
+    },
   }, async (request, reply) => {
     const session = requireSession(request, reply, 1);
     if (!session) return reply;
-    const result = await auth.beginTOTPEnrollment(session, request.body?.label);
+    const body = request.body ?? {};
+    const proof = body.password !== undefined ? { password: body.password } : body.code !== undefined ? { code: body.code } : undefined;
+    const result = await auth.beginTOTPEnrollment(session, body.label, proof, clientOf(request));
+    if (result.status === 'reauth_required') {
+      return sendError(reply, 401, 'reauth_required', 'Confirm with your password or a current code to add an authenticator', result.retryAfter ? { retry_after: result.retryAfter } : {});
+    }
     if (result.status === 'too_many_factors') return sendError(reply, 409, 'too_many_factors', 'This account has the most authenticators allowed');
     if (result.status === 'invalid_request') return sendError(reply, 400, 'invalid_request', result.message);
     const { enrollment } = result;

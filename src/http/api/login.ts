@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { DeliveryChannel, FactorMethod } from '../../auth/index.ts';
 import { clientOf } from '../plugins/request-context.ts';
-import { COOKIE, clearCookie, readCookie, setCookie, setSessionCookie } from '../cookies.ts';
+import { COOKIE, clearCookie, readCookie, setCookie, startSession } from '../cookies.ts';
 import { clearSessionCookie, schema, sendError } from './reply.ts';
 
 interface SignupBody { username: string; password: string; email?: string; phone?: string }
@@ -34,8 +34,10 @@ export async function loginRoutes(app: FastifyInstance): Promise<void> {
     const result = await auth.signup({ username, password, email: email || null, phone: phone || null }, clientOf(request));
     switch (result.status) {
       case 'ok':
-        setSessionCookie(request, reply, result.session);
+        await startSession(request, reply, result.session);
         return reply.code(201).send({ user: { id: result.user.id, username: result.user.username } });
+      case 'rate_limited':
+        return sendError(reply, 429, 'rate_limited', `Too many sign-ups from this address — try again in ${result.retryAfter} seconds`, { retry_after: result.retryAfter });
       case 'signup_closed':
         return sendError(reply, 403, 'signup_closed', 'Sign-up is closed; ask an administrator for an account');
       case 'username_taken':
@@ -57,15 +59,14 @@ export async function loginRoutes(app: FastifyInstance): Promise<void> {
       },
     },
   }, async (request, reply) => {
-    const result = await auth.startLogin(request.body.username, request.body.password, clientOf(request));
+    const result = await auth.startLogin(request.body.username, request.body.password, clientOf(request), readCookie(request, COOKIE.device));
     switch (result.status) {
       case 'invalid_credentials':
         return sendError(reply, 401, 'invalid_credentials', 'Invalid username or password');
       case 'rate_limited':
         return sendError(reply, 429, 'rate_limited', `Too many attempts — try again in ${result.retryAfter} seconds`, { retry_after: result.retryAfter });
       case 'enrollment_required':
-        clearCookie(reply, COOKIE.pending);
-        setSessionCookie(request, reply, result.session);
+        await startSession(request, reply, result.session);
         return reply.send({ status: 'enrollment_required' });
       case 'otp_required':
         setCookie(reply, COOKIE.pending, result.pendingLoginId, app.otpgateConfig.loginTTLSeconds);
@@ -116,10 +117,8 @@ export async function loginRoutes(app: FastifyInstance): Promise<void> {
     const result = await auth.verifyLogin(pendingId, request.body.method, request.body.code, clientOf(request));
     switch (result.status) {
       case 'authenticated':
-        clearCookie(reply, COOKIE.pending);
         // I6: whatever session cookie came in is replaced by the new one.
-        if (request.sessionToken) await auth.endSession(request.sessionToken, clientOf(request));
-        setSessionCookie(request, reply, result.session);
+        await startSession(request, reply, result.session, result.deviceToken);
         return reply.send({ status: 'authenticated', ...(result.recoveryCodesLeft !== undefined ? { recovery_codes_left: result.recoveryCodesLeft } : {}) });
       case 'invalid_code':
         if (result.attemptsLeft <= 0) clearCookie(reply, COOKIE.pending);

@@ -7,7 +7,7 @@ import { loginPage, logoutPage, otpPage, signupClosedPage, signupPage } from '..
 import type { OTPModel, SignupModel } from '../views/auth-pages.ts';
 import { driftHint } from '../views/components.ts';
 import { PASSWORD_INPUT_MAX, flashOf, formField, pageContext, queryParam, redirect, sendHTML, tooManyAttempts, withFlash, unhandled } from './forms.ts';
-import { setSessionCookie } from '../cookies.ts';
+import { startSession } from '../cookies.ts';
 
 const METHODS: readonly FactorMethod[] = ['totp', 'email', 'sms', 'recovery'];
 const isMethod = (value: string): value is FactorMethod => (METHODS as readonly string[]).includes(value);
@@ -20,12 +20,6 @@ export async function loginPages(app: FastifyInstance): Promise<void> {
   const { auth, otpgateConfig: config } = app;
   const signupOpen = () => config.signup === 'open';
 
-  /** A new session replaces any the browser held (I6). */
-  async function startSession(request: FastifyRequest, reply: FastifyReply, issued: Parameters<typeof setSessionCookie>[2]): Promise<void> {
-    if (request.sessionToken) await auth.endSession(request.sessionToken, clientOf(request));
-    clearCookie(reply, COOKIE.pending);
-    setSessionCookie(request, reply, issued);
-  }
 
   // --- sign-up ---------------------------------------------------------------------
 
@@ -52,6 +46,8 @@ export async function loginPages(app: FastifyInstance): Promise<void> {
         return redirect(reply, result.user.email === null ? '/settings/totp' : '/');
       case 'signup_closed':
         return sendHTML(reply, 403, signupClosedPage(pageContext(request, reply)));
+      case 'rate_limited':
+        return refuse(429, tooManyAttempts(reply, result.retryAfter), 'username');
       case 'username_taken':
         return refuse(409, 'That username is taken', 'username');
       case 'weak_password':
@@ -75,7 +71,7 @@ export async function loginPages(app: FastifyInstance): Promise<void> {
     const refuse = (status: number, error: string) =>
       sendHTML(reply, status, loginPage(pageContext(request, reply), { username, error, signupOpen: signupOpen() }));
     if (username === '' || password === '' || password.length > PASSWORD_INPUT_MAX) return refuse(401, INVALID_CREDENTIALS);
-    const result = await auth.startLogin(username, password, clientOf(request));
+    const result = await auth.startLogin(username, password, clientOf(request), readCookie(request, COOKIE.device));
     switch (result.status) {
       case 'invalid_credentials':
         return refuse(401, INVALID_CREDENTIALS);
@@ -141,7 +137,7 @@ export async function loginPages(app: FastifyInstance): Promise<void> {
     const result = await auth.verifyLogin(pendingId, method, code, clientOf(request));
     switch (result.status) {
       case 'authenticated':
-        await startSession(request, reply, result.session);
+        await startSession(request, reply, result.session, result.deviceToken);
         return redirect(reply, result.method === 'recovery' ? withFlash('/', 'recovery_code_used') : '/');
       case 'invalid_code':
         if (result.attemptsLeft <= 0) return loginExpired(reply, 'attempts_exhausted');

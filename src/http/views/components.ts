@@ -69,10 +69,14 @@ export function errorOf(message: string | undefined): SafeHTML | '' {
 
 const DATE_FORMAT = new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', dateStyle: 'medium', timeStyle: 'short' });
 
-/** A time in UTC, machine-readable too: `<time datetime="…">1 Jan 2026, 12:00 UTC</time>`. */
+/**
+ * A time in UTC, machine-readable too: `<time datetime="…">1 Jan 2026, 12:00 UTC</time>`.
+ * No-break spaces keep "1 Jan 2026" and "12:00 UTC" whole: a narrow column wraps only after the comma.
+ */
 export function time(ms: number): SafeHTML {
   const date = new Date(ms);
-  return html`<time datetime="${date.toISOString()}">${DATE_FORMAT.format(date)} UTC</time>`;
+  const text = `${DATE_FORMAT.format(date)} UTC`.replace(/ /g, '\u00a0').replace(/,\u00a0/g, ', ');
+  return html`<time datetime="${date.toISOString()}">${text}</time>`;
 }
 
 /** "Firefox on Linux" from a user-agent string; the raw string is never needed to recognise a device. */

@@ -11,6 +11,8 @@ export interface TOTPStartModel {
   level: 1 | 2;
   /** Level 1 only: the account can already get codes by email, so signing in again is an alternative. */
   canSignInWithEmail: boolean;
+  /** The sign-in is older than ten minutes: ask for the password (or a code) too. */
+  needsReauth: boolean;
   error?: string | undefined;
   notice?: Notice | undefined;
 }
@@ -26,6 +28,7 @@ ${model.level === 1 ? html`<p><strong>Your account needs a second step before yo
 <form method="post" action="/settings/totp">
 ${csrfInput(ctx.csrf)}
 ${input({ id: 'label', name: 'label', label: 'Name for this authenticator (optional)', autocomplete: 'off', maxlength: 64, hint: 'For example "Work phone", to tell them apart later.' })}
+${model.needsReauth ? input({ id: 'reauth-password', name: 'password', label: 'Your password', type: 'password', autocomplete: 'current-password', required: true, hint: 'You signed in a while ago: confirm it is you.', invalid: model.error !== undefined }) : ''}
 <button type="submit" class="primary block">Continue</button>
 </form>
 ${model.level === 2
