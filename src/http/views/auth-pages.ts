@@ -146,7 +146,7 @@ ${model.resendAfter > 0 ? html`<p class="muted small">You can ask for a new code
   // The button is always there (no script to enable it later); inside the cooldown the wait is shown beside it.
   // A div, not a p: a form may not sit inside a paragraph.
   const wait = html`<div class="resend muted small">Didn't get it? ${sendForm(ctx, current, 'Send a new code', false)}${model.resendAfter > 0 ? html` (you can ask for a new code in ${model.resendAfter} seconds)` : ''}</div>`;
-  return html`${codeForm(ctx, current, '6-digit code', `We sent it by ${name}. It works once and expires after ${model.codeTTLMinutes} minutes.`, invalid)}
+  return html`${codeForm(ctx, current, '6-digit code', `We sent it by ${name}. It works once and expires after ${model.codeTTLMinutes} minute${model.codeTTLMinutes === 1 ? '' : 's'}.`, invalid)}
 ${wait}`;
 }
 
