@@ -148,6 +148,8 @@ describe('POST /api/login and the second step', () => {
     await c.request('POST', '/api/login/send', { method: 'email' });
     assert.equal((await c.request('POST', '/api/login/verify', { method: 'email', code: t.outbox.lastCode('em@example.test') })).statusCode, 200);
     assertError(await c.request('POST', '/api/login/verify', { method: 'email', code: '123456' }), 401, 'login_expired');
+    const emailFactor = c.json<{ factors: Array<{ type: string; last_used_at: string | null }> }>(await c.request('GET', '/api/me')).factors.find((f) => f.type === 'email');
+    assert.equal(emailFactor?.last_used_at, new Date(t.now()).toISOString(), 'the last sign-in by email is its last use');
     assertError(await client(t.app).request('POST', '/api/login/send', { method: 'email' }), 401, 'login_expired');
   });
 
