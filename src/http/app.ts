@@ -13,6 +13,8 @@ import type {
   FastifyReply,
   FastifyRequest,
 } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Config } from '../config.ts';
 import { createLogger, RequestLogController } from './logging.ts';
 import { TLS_CIPHERS, TLS_MIN_VERSION } from './tls.ts';
@@ -68,6 +70,16 @@ export async function build(options: BuildOptions): Promise<FastifyInstance> {
     requestTimeout: 30_000,
     // Unknown fields are refused, not silently dropped; no type coercion ("123" stays a string, 123 is refused).
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    // Errors the router meets before any route (a bad percent-encoding, an over-long
+    // parameter) answer like every other error: our format and headers, no URL echoed.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const status = error.statusCode === 414 ? 414 : 400;
+      const [code, message] = GENERIC_ERRORS[status] ?? ['invalid_request', 'The request was refused'];
+      // No route matched, so the onSend hooks do not run: set the headers here.
+      setSecurityHeaders(request, reply);
+      void reply.header('cache-control', 'no-store').code(status).send({ error: code, message });
+    },
+    clientErrorHandler: answerClientError,
   };
   const app: FastifyInstance =
     options.tls === undefined
@@ -166,4 +178,29 @@ function describeClientError(error: FastifyError, status: number): { error: stri
     return { error: code, message: 'The request body is not valid JSON' };
   }
   return { error: code, message };
+}
+
+/**
+ * Requests Node's HTTP parser refused (oversized headers, garbage): answered on the raw
+ * socket with our format and headers, and `Connection: close`, since the socket ends.
+ */
+function answerClientError(failure: Error, socket: Duplex): void {
+  const error = failure as NodeJS.ErrnoException & { rawPacket?: Buffer };
+  if (error.code === 'ECONNRESET' || socket.destroyed || !socket.writable) return;
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const [code, message] = GENERIC_ERRORS[status] ?? ['invalid_request', 'The request was refused'];
+  // The body goes only where the refused packet shows a request line that is not HEAD
+  // (an answer to HEAD has none; a later packet of a long request shows no method).
+  const start = error.rawPacket?.subarray(0, 8).toString('latin1') ?? '';
+  const body = /^(?!HEAD )[A-Z]+ \//.test(start) ? JSON.stringify({ error: code, message }) : '';
+  const headers: Record<string, string> = {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(body)),
+    connection: 'close',
+    'cache-control': 'no-store',
+    ...SECURITY_HEADERS,
+    ...('encrypted' in socket && socket.encrypted === true ? { 'strict-transport-security': HSTS } : {}),
+  };
+  const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}`).join('\r\n');
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n${head}\r\n\r\n${body}`);
 }

@@ -494,6 +494,13 @@ export function testStore(name: string, makeStore: () => Promise<StoreFixture>):
     });
 
     void describe('throttling', () => {
+      test('claimAttempt() with no delay due never refuses a claim whose clock read was a moment earlier', async (store) => {
+        // Two instances read their clocks before queueing for the write lock: order is not guaranteed.
+        const p = policy({ freeAttempts: 3 });
+        assert.deepEqual(await store.claimAttempt('k', NOW, p), { ok: true, count: 1 });
+        assert.deepEqual(await store.claimAttempt('k', NOW - 1, p), { ok: true, count: 2 });
+      });
+
       test('claimAttempt() is free, then doubles the delay up to the cap', async (store) => {
         const p = policy({ freeAttempts: 3, baseDelayMs: 1000, maxDelayMs: 5000 });
         let now = NOW;

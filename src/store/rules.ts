@@ -25,7 +25,8 @@ export function decideAttempt(row: AttemptRow | null, now: number, policy: Attem
   const delayMs = next >= policy.freeAttempts ? Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (next - policy.freeAttempts)) : 0;
   return {
     claim: { ok: true, count: next },
-    write: { count: next, nextAt: now + delayMs, forgetAt: policy.forgetAfterMs === null ? null : now + policy.forgetAfterMs },
+    // No delay due: nextAt 0, so a concurrent claim whose clock read was a moment earlier is not refused.
+    write: { count: next, nextAt: delayMs > 0 ? now + delayMs : 0, forgetAt: policy.forgetAfterMs === null ? null : now + policy.forgetAfterMs },
   };
 }
 
