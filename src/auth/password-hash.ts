@@ -2,11 +2,14 @@
  * argon2id password hashing, always off the event loop, as PHC strings:
  * `$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>` (RFC 9106; OWASP's first row).
  *
- * The prebuilt `@node-rs/argon2` is used when it loads (about twice as fast here);
- * `node:crypto`'s argon2 is the fallback. Both read and write the same PHC format.
+ * Hashes run on a pool of low-priority worker threads (argon2-pool.ts), so a burst of
+ * logins never delays a request that needs no hash. `@node-rs/argon2` computes them when
+ * it loads, `node:crypto`'s argon2 otherwise; both read and write the same PHC format.
  */
-import { argon2 as cryptoArgon2, randomBytes, timingSafeEqual } from 'node:crypto';
-import { createRequire } from 'node:module';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createArgon2Pool } from './argon2-pool.ts';
+
+export { argon2Implementation } from './argon2-compute.ts';
 
 export interface Argon2Parameters {
   /** Memory in KiB. */
@@ -20,38 +23,10 @@ export const DEFAULT_ARGON2: Argon2Parameters = { memoryCost: 19456, timeCost: 2
 const HASH_LENGTH = 32;
 const SALT_LENGTH = 16; // 128 bits
 
-interface NativeArgon2 {
-  hashRaw(password: string | Uint8Array, options: { algorithm: number; memoryCost: number; timeCost: number; parallelism: number; outputLen: number; salt: Uint8Array }): Promise<Buffer>;
-}
+const pool = createArgon2Pool();
 
-function loadNative(): NativeArgon2 | null {
-  try {
-    const require = createRequire(import.meta.url);
-    return require('@node-rs/argon2') as NativeArgon2;
-  } catch {
-    return null;
-  }
-}
-
-const native = loadNative();
-
-/** Which implementation computes hashes in this process. */
-export const argon2Implementation: '@node-rs/argon2' | 'node:crypto' = native ? '@node-rs/argon2' : 'node:crypto';
-
-async function computeArgon2id(password: string, salt: Uint8Array, params: Argon2Parameters): Promise<Buffer> {
-  if (native) {
-    return native.hashRaw(password, { algorithm: 2, ...params, outputLen: HASH_LENGTH, salt });
-  }
-  return new Promise((resolve, reject) => {
-    cryptoArgon2('argon2id', {
-      message: password,
-      nonce: salt,
-      parallelism: params.parallelism,
-      tagLength: HASH_LENGTH,
-      memory: params.memoryCost,
-      passes: params.timeCost,
-    }, (error, derived) => (error ? reject(error) : resolve(derived)));
-  });
+function computeArgon2id(password: string, salt: Uint8Array, params: Argon2Parameters): Promise<Buffer> {
+  return pool.hash({ password, salt, ...params, hashLength: HASH_LENGTH });
 }
 
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64').replace(/=+$/, '');

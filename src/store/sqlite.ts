@@ -1,11 +1,19 @@
 /**
- * The SQLite Store (node:sqlite, the embedded default): one file, WAL journal, every
- * commit synced (synchronous=FULL), foreign keys on, and a 5 s wait for another
- * connection's write lock. Several processes may share the file; every check-and-set
- * is one statement or a `BEGIN IMMEDIATE` transaction, so they stay atomic across them.
- * The coalesced login writes (`beginCodeAttempt`, `completeLogin`, …) run the same steps
- * as the single methods, several in one such transaction: one commit, one fsync.
+ * The SQLite Store (node:sqlite, the embedded default): one file, WAL journal, foreign keys
+ * on, and a 5 s wait for another connection's write lock. Several processes may share the
+ * file; every check-and-set is one statement or a `BEGIN IMMEDIATE` transaction, so they
+ * stay atomic across them. The coalesced login writes (`beginCodeAttempt`, `completeLogin`,
+ * …) run the same steps as the single methods, several in one such transaction.
+ *
+ * Durability is group commit: no method that wrote resolves before an fdatasync of the WAL
+ * that began after its commit has finished, so an acknowledged write survives a power
+ * loss as with synchronous=FULL. The sync runs off the event loop (libuv's pool), and
+ * commits made while one is in flight share the next. SQLite itself runs at
+ * synchronous=NORMAL: its commit writes the WAL frames (a killed process loses nothing)
+ * and it still syncs the WAL before each checkpoint. A database without a WAL file
+ * (`:memory:`) keeps synchronous=FULL.
  */
+import { closeSync, openSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
 import type { SQLInputValue, StatementSync } from 'node:sqlite';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
@@ -13,6 +21,7 @@ import type {
   AttemptClaim, AttemptPolicy, AuditEvent, CodeAttemptResult, CompletionProof, CompletionResult, DeliveryChannel, PasswordAttemptResult, PendingCodeResult, PendingLogin,
   Session, Store, TokenTake,
 } from '../auth/ports.ts';
+import { groupSync } from './group-sync.ts';
 import { SQL, SWEEP_SQL, updateUserStatement } from './queries.ts';
 import { decideAttempt, decideTake } from './rules.ts';
 import { num, numOrNull, toAttemptRow, toBucketRow, toPendingLogin, toPhoneVerification, toSession, toStoredAuditEvent, toTOTPFactor, toUser } from './rows.ts';
@@ -30,17 +39,13 @@ function isUniqueViolation(error: unknown): boolean {
   return error instanceof Error && 'errcode' in error && error.errcode === SQLITE_CONSTRAINT_UNIQUE;
 }
 
-/** Runs `fn` now and reports its result or exception as a promise. */
-function run<T>(fn: () => T): Promise<T> {
+/** Opens (creating and migrating if needed) the SQLite database at `path`. */
+export function openSQLiteStore(path: string, options: SQLiteStoreOptions = {}): Promise<Store> {
   return new Promise((resolve) => {
-    resolve(fn());
+    resolve(createSQLiteStore(path, options));
   });
 }
 
-/** Opens (creating and migrating if needed) the SQLite database at `path`. */
-export function openSQLiteStore(path: string, options: SQLiteStoreOptions = {}): Promise<Store> {
-  return run(() => createSQLiteStore(path, options));
-}
 
 function createSQLiteStore(path: string, options: SQLiteStoreOptions): Store {
   const sweepBatchSize = options.sweepBatchSize ?? 500;
@@ -75,7 +80,7 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): Store {
   try {
     db.exec('PRAGMA busy_timeout = 5000'); // first: the others may need to wait for a lock
     db.exec('PRAGMA journal_mode = WAL');
-    db.exec('PRAGMA synchronous = FULL');
+    db.exec('PRAGMA synchronous = FULL'); // until the WAL file is open for group commit, below
     db.exec('PRAGMA foreign_keys = ON');
     immediate(() => {
       db.exec(SCHEMA_VERSION_SQL.create);
@@ -94,6 +99,30 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): Store {
     db.close();
     throw error;
   }
+
+  // The migration transaction above created the WAL file (none for `:memory:`).
+  let walFd: number | null = null;
+  try {
+    walFd = openSync(`${path}-wal`, 'r+');
+    db.exec('PRAGMA synchronous = NORMAL');
+  } catch {
+    walFd = null;
+  }
+  const wal = walFd === null ? null : groupSync(walFd);
+  const totalChanges = db.prepare('SELECT total_changes() AS n');
+  const changeCount = (): number => num(totalChanges.get() ?? { n: 0 }, 'n');
+
+  /** Runs `fn` now; when it changed rows, resolves only once they are on disk. */
+  const run = <T>(fn: () => T): Promise<T> =>
+    new Promise<T>((resolve) => {
+      if (wal === null) {
+        resolve(fn());
+        return;
+      }
+      const before = changeCount();
+      const result = fn();
+      resolve(changeCount() === before ? result : wal.sync().then(() => result));
+    });
 
   // The single steps that the login writes are made of, each without a transaction of its
   // own: a Store method runs one of them (inside `immediate` when it reads and then writes),
@@ -355,10 +384,14 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): Store {
       }
       return deleted;
     },
-    close: () =>
-      run(() => {
-        statements.clear();
-        if (db.isOpen) db.close();
-      }),
+    close: async () => {
+      await wal?.settled();
+      statements.clear();
+      if (db.isOpen) db.close();
+      if (walFd !== null) {
+        closeSync(walFd);
+        walFd = null;
+      }
+    },
   };
 }

@@ -1,0 +1,51 @@
+/**
+ * Group commit for a file descriptor: many commits, one fdatasync. Each caller waits for a
+ * sync that began after it called, so nothing it wrote before is left out; callers that
+ * arrive while a sync is running share the next one. Syncs run on libuv's pool.
+ */
+import { fdatasync } from 'node:fs';
+
+export interface GroupSync {
+  /** Resolves once an fdatasync of the descriptor that began after this call has finished. */
+  sync(): Promise<void>;
+  /** Resolves when no sync is running or queued. */
+  settled(): Promise<void>;
+  /** fdatasync calls made so far. */
+  readonly count: number;
+}
+
+export function groupSync(fd: number): GroupSync {
+  let inFlight: Promise<void> | null = null;
+  let queued: Promise<void> | null = null;
+  let count = 0;
+  const start = (): Promise<void> => {
+    count++;
+    const started = new Promise<void>((resolve, reject) => {
+      fdatasync(fd, (error) => (error ? reject(error) : resolve()));
+    }).finally(() => {
+      inFlight = null;
+    });
+    inFlight = started;
+    return started;
+  };
+  const next = (): Promise<void> => {
+    queued = null;
+    return sync();
+  };
+  const sync = (): Promise<void> => {
+    // The sync in flight may have begun before this caller's write: wait for the next one.
+    if (inFlight === null) return start();
+    queued ??= inFlight.then(next, next);
+    return queued;
+  };
+  const settled = async (): Promise<void> => {
+    while (inFlight !== null || queued !== null) await (queued ?? inFlight)?.catch(() => undefined);
+  };
+  return {
+    sync,
+    settled,
+    get count() {
+      return count;
+    },
+  };
+}
