@@ -21,6 +21,8 @@ import type {
   AttemptClaim, AttemptPolicy, AuditEvent, CodeAttemptResult, CompletionProof, CompletionResult, DeliveryChannel, PasswordAttemptResult, PendingCodeResult, PendingLogin,
   Session, Store, TokenTake,
 } from '../auth/ports.ts';
+import { createCheckpointer } from './checkpointer.ts';
+import type { CheckpointerOptions } from './checkpointer.ts';
 import { groupSync } from './group-sync.ts';
 import { SQL, SWEEP_SQL, updateUserStatement } from './queries.ts';
 import { decideAttempt, decideTake } from './rules.ts';
@@ -30,6 +32,8 @@ import { SCHEMA_VERSION_SQL, SQLITE_DIALECT, pendingMigrations } from './schema.
 export interface SQLiteStoreOptions {
   /** Rows deleted per statement by `sweep` before it yields (default 500). */
   sweepBatchSize?: number;
+  /** When and how often the WAL is checkpointed on a thread of its own (checkpointer.ts). */
+  checkpoint?: CheckpointerOptions;
 }
 
 // SQLITE_CONSTRAINT_UNIQUE (a PRIMARY KEY clash is SQLITE_CONSTRAINT_PRIMARYKEY, 1555).
@@ -40,14 +44,20 @@ function isUniqueViolation(error: unknown): boolean {
 }
 
 /** Opens (creating and migrating if needed) the SQLite database at `path`. */
-export function openSQLiteStore(path: string, options: SQLiteStoreOptions = {}): Promise<Store> {
+/** A Store, plus what its WAL checkpointer thread has done (for tests and benchmarks). */
+export interface SQLiteStore extends Store {
+  /** WAL frames copied back by the checkpointer thread; 0 while it has not started. */
+  checkpointedFrames(): number;
+}
+
+export function openSQLiteStore(path: string, options: SQLiteStoreOptions = {}): Promise<SQLiteStore> {
   return new Promise((resolve) => {
     resolve(createSQLiteStore(path, options));
   });
 }
 
 
-function createSQLiteStore(path: string, options: SQLiteStoreOptions): Store {
+function createSQLiteStore(path: string, options: SQLiteStoreOptions): SQLiteStore {
   const sweepBatchSize = options.sweepBatchSize ?? 500;
   if (!Number.isInteger(sweepBatchSize) || sweepBatchSize < 1) throw new RangeError('sweepBatchSize must be a positive integer');
 
@@ -109,6 +119,7 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): Store {
     walFd = null;
   }
   const wal = walFd === null ? null : groupSync(walFd);
+  const checkpointer = walFd === null ? null : createCheckpointer(path, walFd, (pages) => db.exec(`PRAGMA wal_autocheckpoint = ${pages}`), options.checkpoint);
   const totalChanges = db.prepare('SELECT total_changes() AS n');
   const changeCount = (): number => num(totalChanges.get() ?? { n: 0 }, 'n');
 
@@ -121,7 +132,12 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): Store {
       }
       const before = changeCount();
       const result = fn();
-      resolve(changeCount() === before ? result : wal.sync().then(() => result));
+      if (changeCount() === before) {
+        resolve(result);
+        return;
+      }
+      checkpointer?.afterCommit();
+      resolve(wal.sync().then(() => result));
     });
 
   // The single steps that the login writes are made of, each without a transaction of its
@@ -199,6 +215,7 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): Store {
   };
 
   return {
+    checkpointedFrames: () => checkpointer?.checkpointed ?? 0,
     createUser: (user) =>
       run(() => {
         try {
@@ -385,6 +402,7 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): Store {
       return deleted;
     },
     close: async () => {
+      await checkpointer?.close();
       await wal?.settled();
       statements.clear();
       if (db.isOpen) db.close();

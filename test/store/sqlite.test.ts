@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { setTimeout } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -44,6 +45,32 @@ void describe('SQLite store', () => {
       /FOREIGN KEY constraint failed/,
     );
     await again.close();
+  });
+
+  void it('leaves a small store without a checkpointer thread', async () => {
+    const store = await openSQLiteStore(freshPath(), { checkpoint: { intervalMs: 5 } });
+    for (let i = 0; i < 40; i++) assert.ok(await store.createUser({ id: `u${i}`, username: `user${i}`, email: null, phone: null, passwordHash: 'h', createdAt: 1 }));
+    await setTimeout(50);
+    assert.equal(store.checkpointedFrames(), 0);
+    await store.close();
+  });
+
+  void it('checkpoints the WAL on its own thread once it grows, and nothing is lost', async () => {
+    const path = freshPath();
+    const store = await openSQLiteStore(path, { checkpoint: { startAfterBytes: 64 * 1024, intervalMs: 10 } });
+    assert.ok(await store.createUser({ id: 'u1', username: 'alice', email: null, phone: null, passwordHash: 'h', createdAt: 1 }));
+    const sessions = 3000;
+    for (let i = 0; i < sessions; i++) {
+      await store.createSession({ tokenHash: `t${i}`.padEnd(43, 'x'), id: `s${i}`, userId: 'u1', level: 2, ip: '127.0.0.1', userAgent: 'y'.repeat(600), createdAt: 1, lastSeenAt: 1, expiresAt: 2 ** 40 });
+      if (i % 100 === 99) await setTimeout(15); // a moment for the checkpointer
+    }
+    assert.equal((await store.listSessions('u1')).length, sessions);
+    const walBytes = (await stat(`${path}-wal`)).size;
+    assert.ok(store.checkpointedFrames() * 4096 >= walBytes, `the thread checkpointed ${store.checkpointedFrames()} frames; the WAL is ${walBytes} bytes`);
+    await store.close();
+    const reopened = await openSQLiteStore(path);
+    assert.equal((await reopened.listSessions('u1')).length, sessions, 'every session is in the database after close');
+    await reopened.close();
   });
 
   void it('openSQLiteStore() records the schema version and reopens without migrating again', async () => {
