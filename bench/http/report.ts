@@ -1,0 +1,71 @@
+/** Plain-text tables (also valid Markdown, as bench/lib.ts prints them) and the JSON record. */
+import { mkdir, writeFile } from 'node:fs/promises';
+import type { Summary } from './load.ts';
+import type { CPUAccount } from './monitor.ts';
+
+export interface MeasurementRow {
+  group: string;
+  name: string;
+  concurrency: number;
+  summary: Summary;
+  cpu: CPUAccount;
+}
+
+export interface TargetRow {
+  target: string;
+  measured: string;
+  required: string;
+  pass: boolean;
+}
+
+const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+const ms = (value: number): string => (Number.isNaN(value) ? '–' : value < 10 ? value.toFixed(2) : value.toFixed(1));
+
+/** A table with `numeric` columns right-aligned, in bench/lib.ts's style. */
+export function formatTable(header: string[], lines: string[][], numeric: ReadonlySet<number>): string {
+  const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => (line[column] ?? '').length)));
+  const format = (cells: string[]): string =>
+    `| ${cells.map((cell, column) => (numeric.has(column) ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0))).join(' | ')} |`;
+  const rule = `|${widths.map((width, column) => (numeric.has(column) ? `${'-'.repeat(width + 1)}:` : '-'.repeat(width + 2))).join('|')}|`;
+  return [format(header), rule, ...lines.map(format)].join('\n');
+}
+
+export function formatMeasurements(rows: MeasurementRow[]): string {
+  const header = [
+    'Measurement', 'Workload', 'conc.', 'ops/s (median)', 'min', 'max', 'p50 ms', 'p95 ms', 'p99 ms', 'ok ops',
+    'loop CPU ms/op', 'server+child CPU ms/op', 'driver CPU ms/op', 'others % CPU', 'failures',
+  ];
+  const lines = rows.map(({ group, name, concurrency, summary: s, cpu }) => {
+    const perOp = (value: number): string => (s.samples === 0 || cpu.wallMs === 0 ? '–' : (value / s.samples).toFixed(2));
+    return [
+      group,
+      s.exhausted ? `${name} (pool used up: round cut short)` : name,
+      String(concurrency),
+      integer.format(s.opsPerSecond.median),
+      integer.format(s.opsPerSecond.min),
+      integer.format(s.opsPerSecond.max),
+      ms(s.latencyMs.p50),
+      ms(s.latencyMs.p95),
+      ms(s.latencyMs.p99),
+      integer.format(s.samples),
+      perOp(cpu.serverMainMs),
+      perOp(cpu.serverMs + cpu.boundMs),
+      perOp(cpu.driverMs),
+      cpu.machineMs > 0 ? ((100 * cpu.otherMs) / cpu.machineMs).toFixed(0) : '–',
+      s.failures === 0 ? '0' : `${s.failures}: ${Object.entries(s.failureKinds).map(([kind, n]) => `${kind} ×${n}`).join(', ')}`,
+    ];
+  });
+  return formatTable(header, lines, new Set([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]));
+}
+
+export function formatTargets(rows: TargetRow[]): string {
+  return formatTable(['Target', 'Measured', 'Required', 'Result'], rows.map((r) => [r.target, r.measured, r.required, r.pass ? 'PASS' : 'FAIL']), new Set());
+}
+
+/** Writes `record` to DIRECTORY/http-<date>.json and returns the path. */
+export async function writeRecord(record: { date: string; [key: string]: unknown }, directory: URL): Promise<string> {
+  await mkdir(directory, { recursive: true });
+  const file = new URL(`http-${record.date.slice(0, 19).replaceAll(':', '-')}.json`, directory);
+  await writeFile(file, `${JSON.stringify(record, null, 2)}\n`);
+  return file.pathname;
+}
