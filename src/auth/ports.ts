@@ -245,10 +245,16 @@ export interface Store {
   appendAudit(event: AuditEvent): Promise<void>;
   listAudit(options: { userId?: string; limit: number }): Promise<StoredAuditEvent[]>;
 
-  // Coalesced writes for the login hot path. Each is ONE write transaction (one commit,
-  // one fsync) that does exactly what the separate calls named in its comment do, in
-  // that order, and is all or nothing: an error, or a refusal where so documented,
-  // rolls every step back.
+  // Coalesced writes for the login hot path. Each is ONE write transaction that does
+  // exactly what the separate calls named in its comment do, in that order, and is all or
+  // nothing: an error, or a refusal where so documented, rolls every step back.
+  //
+  // Durability: every write method resolves once its write is durable, except the two
+  // claims (beginPasswordAttempt, beginCodeAttempt), which may resolve once committed.
+  // The engine never answers right after a claim: it always writes again first (the
+  // pending login or session, the failure, or the throttle event), and that write is
+  // durable only with everything committed before it. A crash in between loses the count
+  // of a request that was never answered.
   /** One transaction: takeToken(ipKey, …) then claimAttempt(nameKey, …); nothing is written when the first refuses. */
   beginPasswordAttempt(input: { now: number; ipKey: string; ipCapacity: number; ipRefillMs: number; nameKey: string; policy: AttemptPolicy }): Promise<PasswordAttemptResult>;
   /** One transaction: resetAttempts(resetKey), createPendingLogin(pending) when given, appendAudit(each event). */

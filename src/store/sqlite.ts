@@ -6,8 +6,8 @@
  * …) run the same steps as the single methods, several in one such transaction.
  *
  * Durability is group commit: no method that wrote resolves before an fdatasync of the WAL
- * that began after its commit has finished, so an acknowledged write survives a power
- * loss as with synchronous=FULL. The sync runs off the event loop (libuv's pool), and
+ * that began after its commit has finished (the two claims excepted: ports.ts says why),
+ * so an acknowledged write survives a power loss as with synchronous=FULL. The sync runs off the event loop (libuv's pool), and
  * commits made while one is in flight share the next. SQLite itself runs at
  * synchronous=NORMAL: its commit writes the WAL frames (a killed process loses nothing)
  * and it still syncs the WAL before each checkpoint. A database without a WAL file
@@ -46,8 +46,8 @@ function isUniqueViolation(error: unknown): boolean {
 /** Opens (creating and migrating if needed) the SQLite database at `path`. */
 /** A Store, plus what its WAL checkpointer thread has done (for tests and benchmarks). */
 export interface SQLiteStore extends Store {
-  /** WAL frames copied back by the checkpointer thread; 0 while it has not started. */
-  checkpointedFrames(): number;
+  /** Checkpoints made by the checkpointer thread; 0 while it has not started. */
+  walCheckpoints(): number;
 }
 
 export function openSQLiteStore(path: string, options: SQLiteStoreOptions = {}): Promise<SQLiteStore> {
@@ -119,12 +119,12 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): SQLiteSto
     walFd = null;
   }
   const wal = walFd === null ? null : groupSync(walFd);
-  const checkpointer = walFd === null ? null : createCheckpointer(path, walFd, (pages) => db.exec(`PRAGMA wal_autocheckpoint = ${pages}`), options.checkpoint);
+  const checkpointer = walFd === null ? null : createCheckpointer(path, walFd, options.checkpoint);
   const totalChanges = db.prepare('SELECT total_changes() AS n');
   const changeCount = (): number => num(totalChanges.get() ?? { n: 0 }, 'n');
 
-  /** Runs `fn` now; when it changed rows, resolves only once they are on disk. */
-  const run = <T>(fn: () => T): Promise<T> =>
+  /** Runs `fn` now; when it changed rows, resolves only once they are on disk (unless `durable` is false: the claims, see ports.ts). */
+  const run = <T>(fn: () => T, durable = true): Promise<T> =>
     new Promise<T>((resolve) => {
       if (wal === null) {
         resolve(fn());
@@ -137,8 +137,10 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): SQLiteSto
         return;
       }
       checkpointer?.afterCommit();
-      resolve(wal.sync().then(() => result));
+      resolve(durable ? wal.sync().then(() => result) : result);
     });
+  /** A claim: committed, and made durable by the write the engine always makes next. */
+  const claim = <T>(fn: () => T): Promise<T> => run(fn, false);
 
   // The single steps that the login writes are made of, each without a transaction of its
   // own: a Store method runs one of them (inside `immediate` when it reads and then writes),
@@ -215,7 +217,7 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): SQLiteSto
   };
 
   return {
-    checkpointedFrames: () => checkpointer?.checkpointed ?? 0,
+    walCheckpoints: () => checkpointer?.checkpoints ?? 0,
     createUser: (user) =>
       run(() => {
         try {
@@ -324,7 +326,7 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): SQLiteSto
       run(() => (userId === undefined ? stmt(SQL.listAudit).all(limit) : stmt(SQL.listUserAudit).all(userId, limit)).map(toStoredAuditEvent)),
 
     beginPasswordAttempt: (input) =>
-      run(() =>
+      claim(() =>
         immediate((): PasswordAttemptResult => {
           const take = op.takeToken(input.ipKey, input.now, input.ipCapacity, input.ipRefillMs);
           if (!take.ok) return { ok: false, rule: 'address', retryAfterMs: take.retryAfterMs };
@@ -342,7 +344,7 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): SQLiteSto
         }),
       ),
     beginCodeAttempt: (input) =>
-      run(() =>
+      claim(() =>
         immediate(
           (): CodeAttemptResult => {
             // claimPendingAttempt's statement is the pending login's check (exists, unexpired,
