@@ -98,6 +98,25 @@ describe('TOTP enrollment', () => {
     assert.equal(again.status === 'ok' && again.recoveryCodes, undefined);
   });
 
+  it('issues one set of recovery codes when two first authenticators are confirmed at once, and that set works', async () => {
+    const e = await makeEngine();
+    const signed = await e.auth.signup({ username: 'carol', password: PASSWORD }, client);
+    if (signed.status !== 'ok') return assert.fail();
+    const a = await e.auth.beginTOTPEnrollment(signed.session.session, 'Phone');
+    const b = await e.auth.beginTOTPEnrollment(signed.session.session, 'Tablet');
+    if (a.status !== 'ok' || b.status !== 'ok') return assert.fail();
+    const [ra, rb] = await Promise.all([a, b].map((begun) =>
+      e.auth.confirmTOTPEnrollment(signed.session.session, begun.enrollment.factorId, generateTOTP(decodeBase32(begun.enrollment.secret), e.now()), client)));
+    if (ra?.status !== 'ok' || rb?.status !== 'ok') return assert.fail(JSON.stringify([ra, rb]));
+    const sets = [ra.recoveryCodes, rb.recoveryCodes].filter((codes) => codes !== undefined);
+    assert.equal(sets.length, 1, 'exactly one confirmation shows recovery codes');
+    assert.equal(await e.store.countRecoveryCodes(signed.user.id), 10);
+    const start = await e.auth.startLogin('carol', PASSWORD, client);
+    if (start.status !== 'otp_required') return assert.fail();
+    const used = await e.auth.verifyLogin(start.pendingLoginId, 'recovery', sets[0]?.[0] ?? '', client);
+    assert.equal(used.status, 'authenticated', 'the codes shown are the codes stored');
+  });
+
   it('keeps the TOTP secret sealed at rest, bound to its factor', async () => {
     const e = await makeEngine();
     const { user, secret } = await enrolled(e);

@@ -109,9 +109,9 @@ export async function confirmTOTPEnrollment(ctx: AuthContext, session: Session, 
   await recordEvent(ctx, 'factor_added', { userId: session.userId, method: 'totp', client, detail: { label: factor.label } });
   notify(ctx, session.userId, { type: 'authenticator_added', label: factor.label }, client);
   const result: ConfirmResult = { status: 'ok', factor: { ...factor, confirmedAt: now } };
-  if ((await ctx.store.countRecoveryCodes(session.userId)) === 0) {
-    result.recoveryCodes = await issueRecoveryCodes(ctx, session.userId, client);
-  }
+  // The first second factor brings recovery codes; of concurrent confirmations, one issues them.
+  const first = await issueRecoveryCodes(ctx, session.userId, client, { onlyIfNone: true });
+  if (first) result.recoveryCodes = first;
   if (session.level === 1) result.session = await rotateSession(ctx, session, 2, client);
   return result;
 }
@@ -168,11 +168,20 @@ export async function removeTOTPFactor(ctx: AuthContext, session: Session, facto
   return { status: 'ok' };
 }
 
-/** Issues a fresh set of recovery codes, voiding the old; the plaintext exists only in the return value. */
-async function issueRecoveryCodes(ctx: AuthContext, userId: string, client: ClientInfo): Promise<string[]> {
+/**
+ * Issues a fresh set of recovery codes, voiding the old; the plaintext exists only in the
+ * return value. With `onlyIfNone`, nothing happens (null) while an unused code is left.
+ */
+async function issueRecoveryCodes(ctx: AuthContext, userId: string, client: ClientInfo): Promise<string[]>;
+async function issueRecoveryCodes(ctx: AuthContext, userId: string, client: ClientInfo, options: { onlyIfNone: true }): Promise<string[] | null>;
+async function issueRecoveryCodes(ctx: AuthContext, userId: string, client: ClientInfo, options?: { onlyIfNone: true }): Promise<string[] | null> {
   const codes = generateRecoveryCodes();
   const hashes = codes.map((c) => recoveryCodeHash(ctx, userId, canonicalRecoveryCode(c) ?? c));
-  await ctx.store.replaceRecoveryCodes(userId, hashes, ctx.now());
+  if (options?.onlyIfNone) {
+    if (!(await ctx.store.addFirstRecoveryCodes(userId, hashes, ctx.now()))) return null;
+  } else {
+    await ctx.store.replaceRecoveryCodes(userId, hashes, ctx.now());
+  }
   await recordEvent(ctx, 'recovery_codes_generated', { userId, method: 'recovery', client, detail: { count: codes.length } });
   return codes;
 }

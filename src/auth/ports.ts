@@ -193,6 +193,11 @@ export interface Store {
 
   // Recovery codes (keyed hashes only)
   replaceRecoveryCodes(userId: string, codeHashes: string[], now: number): Promise<void>;
+  /**
+   * replaceRecoveryCodes, only when the account has no unused code: the first set of a
+   * new second factor. True for exactly one of any number of concurrent callers.
+   */
+  addFirstRecoveryCodes(userId: string, codeHashes: string[], now: number): Promise<boolean>;
   /** Marks the code used; true for exactly one of any number of concurrent callers. */
   useRecoveryCode(userId: string, codeHash: string, now: number): Promise<boolean>;
   countRecoveryCodes(userId: string): Promise<number>;

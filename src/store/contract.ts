@@ -311,6 +311,21 @@ export function testStore(name: string, makeStore: () => Promise<StoreFixture>):
         assert.equal(await store.useRecoveryCode(other.id, 'c1', NOW), true);
       });
 
+      test('addFirstRecoveryCodes() stores a set only when no unused code is left; one of 20 concurrent callers wins', async (store) => {
+        const user = await createUser(store);
+        const results = await times(20, (i) => store.addFirstRecoveryCodes(user.id, [`s${i}-1`, `s${i}-2`, `s${i}-3`], NOW));
+        assert.equal(count(results, (r) => r), 1);
+        const winner = results.indexOf(true);
+        assert.equal(await store.countRecoveryCodes(user.id), 3);
+        assert.equal(await store.useRecoveryCode(user.id, `s${winner}-1`, NOW), true, 'the winning set is the stored one');
+        assert.equal(await store.addFirstRecoveryCodes(user.id, ['late'], NOW), false, 'two codes are still unused');
+        assert.equal(await store.useRecoveryCode(user.id, `s${winner}-2`, NOW), true);
+        assert.equal(await store.useRecoveryCode(user.id, `s${winner}-3`, NOW), true);
+        assert.equal(await store.addFirstRecoveryCodes(user.id, ['n1', 'n2'], NOW + 1), true, 'every code used: a new set may come');
+        assert.equal(await store.countRecoveryCodes(user.id), 2);
+        assert.equal(await store.useRecoveryCode(user.id, `s${winner}-1`, NOW + 2), false);
+      });
+
       test('useRecoveryCode() is true for exactly one of 50 concurrent callers', async (store) => {
         const user = await createUser(store);
         await store.replaceRecoveryCodes(user.id, ['r1', 'r2', 'r3'], NOW);

@@ -263,6 +263,15 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): SQLiteSto
           for (const hash of codeHashes) changes(SQL.insertRecoveryCode, userId, hash, now);
         });
       }),
+    addFirstRecoveryCodes: (userId, codeHashes, now) =>
+      run(() =>
+        immediate(() => {
+          if (op.countRecoveryCodes(userId) > 0) return false;
+          changes(SQL.deleteUserRecoveryCodes, userId);
+          for (const hash of codeHashes) changes(SQL.insertRecoveryCode, userId, hash, now);
+          return true;
+        }),
+      ),
     useRecoveryCode: (userId, codeHash, now) => run(() => op.useRecoveryCode(userId, codeHash, now)),
     countRecoveryCodes: (userId) => run(() => op.countRecoveryCodes(userId)),
 
