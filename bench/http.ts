@@ -30,6 +30,8 @@ const CONCURRENCIES: readonly number[] = [1, 8, 32];
 const LOAD_CONCURRENCY = 32;
 const HEALTH_PAUSE_MS = 5;
 const RAMP_MS = 1000;
+/** Other processes' share of the machine above which a cell's figures are not trusted. */
+const DISTURBED_PERCENT = 10;
 const segmentMs = (options.seconds * 1000) / options.rounds;
 /** Accounts for full logins, each used at most once per TOTP step (30 s): enough for 600 logins/s. */
 const FULL_ACCOUNTS = 20_000;
@@ -299,7 +301,11 @@ async function main(): Promise<number> {
     }
     const failures = rows.reduce((n, r) => n + r.summary.failures, 0) + Object.values(warmupFailures).reduce((n, v) => n + v, 0);
     const exhausted = rows.filter((r) => r.summary.exhausted).map((r) => `${r.name} ×${r.concurrency}`);
-    const valid = failures === 0 && exhausted.length === 0;
+    // Another process taking more than a tenth of the machine during a cell skews it (the
+    // bound most of all): such a run is reported, not trusted.
+    const othersPercent = (r: MeasurementRow): number => (r.cpu.machineMs > 0 ? (100 * r.cpu.otherMs) / r.cpu.machineMs : 0);
+    const disturbed = rows.filter((r) => othersPercent(r) > DISTURBED_PERCENT).map((r) => `${r.name} ×${r.concurrency} (${othersPercent(r).toFixed(0)} %)`);
+    const valid = failures === 0 && exhausted.length === 0 && disturbed.length === 0;
 
     const cpu = cpus();
     const environment = { node: process.version, cpu: cpu[0]?.model ?? 'unknown', cpuCount: cpu.length, argon2: argon2Implementation };
@@ -318,10 +324,12 @@ async function main(): Promise<number> {
       '',
       formatTargets(targets),
       '',
-      valid ? `Valid run: no failed request (warm-up included), no pool used up.` : `INVALID RUN: ${failures} failed requests ${JSON.stringify(warmupFailures)}${exhausted.length ? `; pool used up in ${exhausted.join(', ')}` : ''}`,
+      valid
+        ? `Valid run: no failed request (warm-up included), no pool used up, no cell with other processes above ${DISTURBED_PERCENT} % of the machine.`
+        : `INVALID RUN: ${failures} failed requests ${JSON.stringify(warmupFailures)}${exhausted.length ? `; pool used up in ${exhausted.join(', ')}` : ''}${disturbed.length ? `; other processes busy during ${disturbed.join(', ')}` : ''}`,
     ];
     console.log(lines.join('\n'));
-    const file = await writeRecord({ suite: 'http', date, environment, options, throttles: THROTTLE_NOTE, seeds, memory, syncProbes, valid, warmupFailures, rows, targets }, new URL('results/', import.meta.url));
+    const file = await writeRecord({ suite: 'http', date, environment, options, throttles: THROTTLE_NOTE, seeds, memory, syncProbes, valid, disturbed, warmupFailures, rows, targets }, new URL('results/', import.meta.url));
     console.log(`\nResults: ${file}`);
     if (profileDir !== undefined) console.log(`Server CPU profile: ${profileDir}/ (open in Chrome DevTools or speedscope)`);
     console.log(`Total ${fmt((performance.now() - started) / 1000)} s`);

@@ -81,8 +81,7 @@ export async function changePassword(ctx: AuthContext, session: Session, current
   if (!user) return { status: 'reauth_required' };
   const policy = checkNewPassword(newPassword, { username: user.username, serviceName: ctx.issuer });
   if (!policy.ok) return { status: 'weak_password', message: policy.reason };
-  await ctx.store.updateUser(user.id, { passwordHash: await hashPassword(newPassword, ctx.argon2) });
-  const revokedSessions = await ctx.store.deleteUserSessions(user.id, session.tokenHash);
+  const revokedSessions = await ctx.store.updateUserAndEndSessions(user.id, { passwordHash: await hashPassword(newPassword, ctx.argon2) }, session.tokenHash);
   await recordEvent(ctx, 'password_changed', { userId: user.id, method: 'password', client, detail: { revoked_sessions: revokedSessions } });
   notify(ctx, user.id, { type: 'password_changed', revokedSessions }, client);
   return { status: 'ok', revokedSessions };
@@ -127,8 +126,7 @@ export async function accountOverview(ctx: AuthContext, session: Session): Promi
 
 /** Operator: disable an account; all its sessions end at once. */
 export async function disableAccount(ctx: AuthContext, userId: string): Promise<number> {
-  await ctx.store.updateUser(userId, { disabled: true });
-  const revoked = await ctx.store.deleteUserSessions(userId);
+  const revoked = await ctx.store.updateUserAndEndSessions(userId, { disabled: true });
   await recordEvent(ctx, 'account_disabled', { userId, detail: { revoked_sessions: revoked } });
   return revoked;
 }
@@ -153,8 +151,6 @@ export async function unlockAccount(ctx: AuthContext, user: User): Promise<void>
 /** Operator: remove every second factor; the next login asks to enroll again. Sessions end. */
 export async function resetSecondFactors(ctx: AuthContext, user: User): Promise<void> {
   await ctx.store.resetSecondFactors(user.id);
-  await ctx.store.updateUser(user.id, { preferredMethod: null });
-  await ctx.store.deleteUserSessions(user.id);
   await unlockAccount(ctx, user);
   await recordEvent(ctx, 'second_factors_reset', { userId: user.id });
 }

@@ -176,8 +176,17 @@ export interface Store {
   getUserByUsername(username: string): Promise<User | null>;
   listUsers(): Promise<User[]>;
   updateUser(id: string, patch: UserPatch): Promise<void>;
-  /** Deletes the user's TOTP factors, recovery codes, phone verification and pending logins. */
+  /**
+   * One transaction: deletes the user's TOTP factors, recovery codes, phone verification,
+   * pending logins and sessions, unverifies the phone and clears the preferred method.
+   */
   resetSecondFactors(userId: string): Promise<void>;
+  /**
+   * One transaction: updateUser(id, patch), then deleteUserSessions(id, exceptTokenHash).
+   * A changed password or a disabled account never leaves the old sessions behind, even
+   * across a crash. Answers the number of sessions ended.
+   */
+  updateUserAndEndSessions(id: string, patch: UserPatch, exceptTokenHash?: string): Promise<number>;
 
   // TOTP factors
   insertTOTPFactor(factor: TOTPFactor): Promise<void>;

@@ -495,6 +495,20 @@ export function testStore(name: string, makeStore: () => Promise<StoreFixture>):
         assert.deepEqual(await store.listSessions(user.id), []);
       });
 
+      test('updateUserAndEndSessions() changes the user and ends their other sessions in one step', async (store) => {
+        const user = await createUser(store);
+        const other = await createUser(store);
+        const [a, b, c] = [newSession(user.id), newSession(user.id), newSession(other.id)];
+        for (const s of [a, b, c]) await store.createSession(s);
+        assert.equal(await store.updateUserAndEndSessions(user.id, { passwordHash: 'new-hash' }, b.tokenHash), 1);
+        assert.equal((await store.getUserById(user.id))?.passwordHash, 'new-hash');
+        assert.deepEqual(await store.listSessions(user.id), [b]);
+        assert.equal(await store.updateUserAndEndSessions(user.id, { disabled: true }), 1);
+        assert.equal((await store.getUserById(user.id))?.disabled, true);
+        assert.deepEqual(await store.listSessions(user.id), []);
+        assert.deepEqual(await store.listSessions(other.id), [c]);
+      });
+
       test('deleteUserSessions() revokes all the user\'s sessions but the one kept', async (store) => {
         const user = await createUser(store);
         const other = await createUser(store);
@@ -616,11 +630,11 @@ export function testStore(name: string, makeStore: () => Promise<StoreFixture>):
     });
 
     void describe('resetSecondFactors()', () => {
-      test('deletes the user\'s factors, codes, phone verification and pending logins, and unverifies the phone', async (store) => {
+      test('deletes the user\'s factors, codes, phone verification, pending logins and sessions, unverifies the phone and clears the preferred method', async (store) => {
         const user = await createUser(store);
         const other = await createUser(store);
         for (const u of [user, other]) {
-          await store.updateUser(u.id, { phoneVerifiedAt: NOW });
+          await store.updateUser(u.id, { phoneVerifiedAt: NOW, preferredMethod: 'totp' });
           await store.insertTOTPFactor(newFactor(u.id));
           await store.replaceRecoveryCodes(u.id, ['x1', 'x2'], NOW);
           await store.putPhoneVerification({ userId: u.id, phone: '+15550101', codeHash: 'h', expiresAt: NOW + MINUTE, attempts: 0 });
@@ -633,7 +647,10 @@ export function testStore(name: string, makeStore: () => Promise<StoreFixture>):
         assert.equal(await store.getPhoneVerification(user.id), null);
         assert.equal(await store.getPendingLogin(`pending-${user.id}`, NOW), null);
         assert.equal((await store.getUserById(user.id))?.phoneVerifiedAt, null);
-        assert.ok(await store.getSession(`session-${user.id}`), 'sessions are the engine\'s to revoke');
+        assert.equal(await store.getSession(`session-${user.id}`), null);
+        assert.equal((await store.getUserById(user.id))?.preferredMethod, null);
+        assert.ok(await store.getSession(`session-${other.id}`));
+        assert.equal((await store.getUserById(other.id))?.preferredMethod, 'totp');
         assert.equal((await store.listTOTPFactors(other.id)).length, 1);
         assert.equal(await store.countRecoveryCodes(other.id), 2);
         assert.ok(await store.getPhoneVerification(other.id));

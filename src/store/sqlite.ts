@@ -243,9 +243,20 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): SQLiteSto
           changes(SQL.deleteUserRecoveryCodes, userId);
           changes(SQL.deletePhoneVerification, userId);
           changes(SQL.deleteUserPendingLogins, userId);
+          changes(SQL.deleteUserSessions, userId);
           changes(SQL.clearPhoneVerified, userId);
+          const update = updateUserStatement(userId, { preferredMethod: null });
+          if (update) stmt(update.sql).run(...update.params);
         });
       }),
+    updateUserAndEndSessions: (id, patch, exceptTokenHash) =>
+      run(() =>
+        immediate(() => {
+          const update = updateUserStatement(id, patch);
+          if (update) stmt(update.sql).run(...update.params);
+          return exceptTokenHash === undefined ? changes(SQL.deleteUserSessions, id) : changes(SQL.deleteUserSessionsExcept, id, exceptTokenHash);
+        }),
+      ),
 
     insertTOTPFactor: (f) =>
       run(() => {
