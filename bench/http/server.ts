@@ -6,7 +6,8 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { captureOutput, whenListening } from '../../test/support/server-process.ts';
 
 const REPO = resolve(import.meta.dirname, '..', '..');
 const START_TIMEOUT_MS = 30_000;
@@ -51,42 +52,17 @@ export async function startServer(options: ServerOptions): Promise<BenchServer> 
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  const listeners = new Set<() => void>();
-  const append = (chunk: Buffer): void => {
-    // Keep the output bounded: a chatty failure must not grow without limit.
-    output = (output + chunk.toString('utf8')).slice(-200_000);
-    for (const listener of listeners) listener();
-  };
-  child.stdout?.on('data', append);
-  child.stderr?.on('data', append);
-  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
-
-  const port = await new Promise<number>((resolvePort, reject) => {
-    const check = (): void => {
-      const match = /otpgate listening on https:\/\/localhost:(\d+)/.exec(output);
-      if (match) finish(() => resolvePort(Number(match[1])));
-    };
-    const timer = setTimeout(() => finish(() => reject(new Error(`server did not start in ${START_TIMEOUT_MS} ms; output:\n${output}`))), START_TIMEOUT_MS);
-    const finish = (then: () => void): void => {
-      clearTimeout(timer);
-      listeners.delete(check);
-      then();
-    };
-    listeners.add(check);
-    void exited.then((code) => finish(() => reject(new Error(`server exited (${code}) before listening; output:\n${output}`))));
-    check();
-  });
+  // Bounded: a chatty failure must not grow without limit.
+  const { output, waitForOutput, exited } = captureOutput(child, START_TIMEOUT_MS, 200_000);
+  const { port, origin, ca } = await whenListening({ output, waitForOutput, exited }, options.dataDir);
   const pid = child.pid;
   if (pid === undefined) throw new Error('server has no pid');
-  const ca = await readFile(join(options.dataDir, 'tls', 'cert.pem'), 'utf8');
-
   return {
-    origin: `https://localhost:${port}`,
+    origin,
     port,
     pid,
     ca,
-    output: () => output,
+    output,
     async memory() {
       const status = await readFile(`/proc/${pid}/status`, 'utf8');
       const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);

@@ -4,10 +4,10 @@
  * under it) and resolves once npm has exited and the server's port no longer answers.
  */
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { RunningServer } from './server.ts';
+import { captureOutput, whenListening } from './server-process.ts';
 
 const REPO = resolve(import.meta.dirname, '..', '..');
 const START_TIMEOUT_MS = 30_000;
@@ -26,42 +26,14 @@ export async function startKillableServer(dataDir: string, env: Record<string, s
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // its own process group
   });
-  let output = '';
-  const listeners = new Set<() => void>();
-  const append = (chunk: Buffer) => {
-    output += chunk.toString('utf8');
-    for (const listener of listeners) listener();
-  };
-  child.stdout.on('data', append);
-  child.stderr.on('data', append);
-  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
-
-  const waitForOutput = (pattern: RegExp, from = 0, timeoutMs = START_TIMEOUT_MS): Promise<RegExpMatchArray> =>
-    new Promise((resolveMatch, reject) => {
-      const check = () => {
-        const match = pattern.exec(output.slice(from));
-        if (match) done(() => resolveMatch(match));
-      };
-      const timer = setTimeout(() => done(() => reject(new Error(`timed out waiting for ${pattern}; output:\n${output}`))), timeoutMs);
-      const done = (then: () => void) => {
-        clearTimeout(timer);
-        listeners.delete(check);
-        then();
-      };
-      listeners.add(check);
-      void exited.then(() => done(() => reject(new Error(`server exited before ${pattern}; output:\n${output}`))));
-      check();
-    });
-
-  const listening = await waitForOutput(/otpgate listening on https:\/\/localhost:(\d+)/);
-  const port = Number(listening[1]);
-  const ca = await readFile(join(dataDir, 'tls', 'cert.pem'), 'utf8');
+  const { output, waitForOutput, exited } = captureOutput(child, START_TIMEOUT_MS);
+  const { port, origin, ca } = await whenListening({ output, waitForOutput, exited }, dataDir);
   return {
-    origin: `https://localhost:${port}`,
+    origin,
     port,
     dataDir,
     ca,
-    output: () => output,
+    output,
     waitForOutput,
     async kill(signal) {
       if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {

@@ -4,7 +4,8 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { captureOutput, whenListening } from './server-process.ts';
 import { request } from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -35,42 +36,14 @@ export async function startServer(env: Record<string, string> = {}, options: { d
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // its own process group: stop() reaches npm and the server under it
   });
-  let output = '';
-  const listeners = new Set<() => void>();
-  const append = (chunk: Buffer) => {
-    output += chunk.toString('utf8');
-    for (const listener of listeners) listener();
-  };
-  child.stdout?.on('data', append);
-  child.stderr?.on('data', append);
-  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
-
-  const waitForOutput = (pattern: RegExp, from = 0, timeoutMs = START_TIMEOUT_MS): Promise<RegExpMatchArray> =>
-    new Promise((resolveMatch, reject) => {
-      const check = () => {
-        const match = pattern.exec(output.slice(from));
-        if (match) done(() => resolveMatch(match));
-      };
-      const timer = setTimeout(() => done(() => reject(new Error(`timed out waiting for ${pattern}; output:\n${output}`))), timeoutMs);
-      const done = (then: () => void) => {
-        clearTimeout(timer);
-        listeners.delete(check);
-        then();
-      };
-      listeners.add(check);
-      void exited.then((code) => done(() => reject(new Error(`server exited (${code}) before ${pattern}; output:\n${output}`))));
-      check();
-    });
-
-  const listening = await waitForOutput(/otpgate listening on https:\/\/localhost:(\d+)/);
-  const port = Number(listening[1]);
-  const ca = await readFile(join(dataDir, 'tls', 'cert.pem'), 'utf8');
+  const { output, waitForOutput, exited } = captureOutput(child, START_TIMEOUT_MS);
+  const { port, origin, ca } = await whenListening({ output, waitForOutput, exited }, dataDir);
   return {
-    origin: `https://localhost:${port}`,
+    origin,
     port,
     dataDir,
     ca,
-    output: () => output,
+    output,
     waitForOutput,
     async stop() {
       if (child.exitCode === null && child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
