@@ -10,12 +10,12 @@ const secret = new TextEncoder().encode('12345678901234567890');
 const secretBase32 = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
 
 describe('createKeyURI()', () => {
-  test('createKeyURI() writes the label, issuer and unpadded secret and omits the defaults', () => {
+  test('createKeyURI() writes the label, issuer and unpadded secret, and the defaults explicitly (period=30: SECURITY.md item 3)', () => {
     assert.equal(
       createKeyURI({ issuer: 'ACME Co', accountName: 'alice@example.com', secret }),
-      `otpauth://totp/ACME%20Co:alice%40example.com?secret=${secretBase32}&issuer=ACME%20Co`,
+      `otpauth://totp/ACME%20Co:alice%40example.com?secret=${secretBase32}&issuer=ACME%20Co&algorithm=SHA1&digits=6&period=30`,
     );
-    assert.equal(createKeyURI({ accountName: 'alice', secret, algorithm: 'SHA1', digits: 6, periodInSeconds: 30 }), `otpauth://totp/alice?secret=${secretBase32}`);
+    assert.equal(createKeyURI({ accountName: 'alice', secret, algorithm: 'SHA1', digits: 6, periodInSeconds: 30 }), `otpauth://totp/alice?secret=${secretBase32}&algorithm=SHA1&digits=6&period=30`);
   });
 
   test('createKeyURI() writes algorithm, digits and period when not the defaults', () => {
@@ -24,8 +24,8 @@ describe('createKeyURI()', () => {
   });
 
   test('createKeyURI() always writes the counter for HOTP', () => {
-    assert.equal(createKeyURI({ type: 'hotp', accountName: 'alice', secret }), `otpauth://hotp/alice?secret=${secretBase32}&counter=0`);
-    assert.equal(createKeyURI({ type: 'hotp', accountName: 'alice', secret, counter: 42 }), `otpauth://hotp/alice?secret=${secretBase32}&counter=42`);
+    assert.equal(createKeyURI({ type: 'hotp', accountName: 'alice', secret }), `otpauth://hotp/alice?secret=${secretBase32}&algorithm=SHA1&digits=6&counter=0`);
+    assert.equal(createKeyURI({ type: 'hotp', accountName: 'alice', secret, counter: 42 }), `otpauth://hotp/alice?secret=${secretBase32}&algorithm=SHA1&digits=6&counter=42`);
   });
 
   test('createKeyURI() percent-encodes reserved and non-ASCII characters', () => {

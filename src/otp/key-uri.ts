@@ -62,7 +62,10 @@ function checkCounter(counter: number): number {
   return counter;
 }
 
-/** Builds an otpauth:// key URI for an authenticator app, writing algorithm, digits and period only when not the defaults. */
+/**
+ * Builds an otpauth:// key URI for an authenticator app. Algorithm, digits and (TOTP)
+ * period are always written, defaults included: an app never has to guess them.
+ */
 export function createKeyURI(params: KeyURIParams): string {
   const type = params.type ?? 'totp';
   if (type !== 'totp' && type !== 'hotp') {
@@ -84,14 +87,13 @@ export function createKeyURI(params: KeyURIParams): string {
   const label = issuer === undefined ? encodeURIComponent(accountName) : `${encodeURIComponent(issuer)}:${encodeURIComponent(accountName)}`;
   let query = `secret=${encodeBase32(params.secret, { padding: false })}`;
   if (issuer !== undefined) query += `&issuer=${encodeURIComponent(issuer)}`;
-  if (algorithm !== DEFAULT_ALGORITHM) query += `&algorithm=${algorithm}`;
-  if (digits !== DEFAULT_DIGITS) query += `&digits=${digits}`;
+  query += `&algorithm=${algorithm}&digits=${digits}`;
   if (type === 'totp') {
     if (params.counter !== undefined) {
       throw new TypeError('Counter applies only to HOTP');
     }
     const period = checkPeriod(params.periodInSeconds ?? DEFAULT_PERIOD_IN_SECONDS);
-    if (period !== DEFAULT_PERIOD_IN_SECONDS) query += `&period=${period}`;
+    query += `&period=${period}`;
   } else {
     if (params.periodInSeconds !== undefined) {
       throw new TypeError('Period applies only to TOTP');

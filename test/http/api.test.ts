@@ -198,7 +198,7 @@ describe('factors, recovery codes, sessions, account', () => {
     const begun = await c.request('POST', '/api/factors/totp', { label: 'Phone' });
     assert.equal(begun.statusCode, 201);
     const body = c.json<{ factor_id: string; secret: string; otpauth_uri: string; qr_svg: string }>(begun);
-    assert.match(body.otpauth_uri, /^otpauth:\/\/totp\/otpgate:ivy\?secret=[A-Z2-7]{32}&issuer=otpgate$/);
+    assert.match(body.otpauth_uri, /^otpauth:\/\/totp\/otpgate:ivy\?secret=[A-Z2-7]{32}&issuer=otpgate&algorithm=SHA1&digits=6&period=30$/, 'SECURITY.md item 3: the URI has period=30');
     assert.match(body.qr_svg, /^<svg/);
     assertError(await c.request('POST', '/api/factors/totp/verify', { factor_id: body.factor_id, code: '000000' }), 401, 'invalid_code');
     assertError(await c.request('POST', '/api/factors/totp/verify', { factor_id: 'nope', code: '000000' }), 404, 'not_found');
