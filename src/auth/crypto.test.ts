@@ -49,13 +49,16 @@ describe('tokens and codes', () => {
     for (const row of counts) for (const c of row) assert.ok(c > 800 && c < 1200, String(c));
   });
 
-  it('makes 10 distinct recovery codes of 80 bits and reads them back loosely', () => {
+  it('makes 10 distinct recovery codes of 120 bits and reads them back loosely', () => {
     const codes = generateRecoveryCodes();
     assert.equal(new Set(codes).size, 10);
+    // SECURITY.md items 20 and 21: length × bits per character of the alphabet (32 symbols) ≥ 112.
+    for (const code of codes) assert.ok(code.replaceAll('-', '').length * Math.log2(32) >= 112, code);
     const [first] = codes;
     assert.ok(first);
     assert.equal(canonicalRecoveryCode(` ${first.toUpperCase().replaceAll('-', ' ')} `), first.replaceAll('-', ''));
-    assert.equal(canonicalRecoveryCode('abcd-efgh-ijkl-mno1'), null);
+    assert.equal(canonicalRecoveryCode('abcd-efgh-ijkl-mnop-qrst-uvw1'), null, '1 is not base32');
+    assert.equal(canonicalRecoveryCode('abcd-efgh-ijkl-mnop'), null, 'an 80-bit code of the old length');
   });
 });
 

@@ -371,12 +371,12 @@ describe('the per-account second-factor throttle', () => {
 });
 
 describe('recovery codes', () => {
-  it('are 10 codes of 80 bits, each accepted once, with the count left reported', async () => {
+  it('are 10 codes of 120 bits, each accepted once, with the count left reported', async () => {
     const e = await makeEngine();
     const { recoveryCodes } = await totpUser(e);
     assert.equal(recoveryCodes.length, 10);
     assert.equal(new Set(recoveryCodes).size, 10);
-    for (const c of recoveryCodes) assert.match(c, /^[a-z2-7]{4}(-[a-z2-7]{4}){3}$/); // 16 × 5 bits = 80 bits
+    for (const c of recoveryCodes) assert.match(c, /^[a-z2-7]{4}(-[a-z2-7]{4}){5}$/); // 24 × 5 bits = 120 bits (SECURITY.md items 20, 21)
     const code = recoveryCodes[3] ?? '';
     const ok = assertStatus(await e.auth.verifyLogin(pendingId(await e.auth.startLogin('tom', PASSWORD, client)), 'recovery', code.toUpperCase(), client), 'authenticated');
     assert.equal(ok.recoveryCodesLeft, 9);

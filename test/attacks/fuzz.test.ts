@@ -166,7 +166,7 @@ function generators(m: Material) {
     { weight: 1, arbitrary: fc.constantFrom('', ' ', '\u0000', '\u202e', '\ud800', 'null', 'undefined', '__proto__', 'constructor', '../../etc/passwd', '<script>alert(1)</script>', "' OR 1=1 --", '${7*7}', '{{7*7}}') },
     { weight: 1, arbitrary: fc.tuple(fc.constantFrom('x', 'é', '😀', '\u0301', '0'), fc.integer({ min: 200, max: 20_000 })).map(([c, n]) => c.repeat(n)) },
   );
-  const realistic = fc.constantFrom('fuzz-user-0', 'fuzz-user-1', 'fuzz-enroll-0', 'nobody-at-all', 'totp', 'email', 'sms', 'recovery', '123456', '123 456', '+14155550123', 'someone@example.test', 'abcd-efgh-ijkl-mnop', 'Authenticator');
+  const realistic = fc.constantFrom('fuzz-user-0', 'fuzz-user-1', 'fuzz-enroll-0', 'nobody-at-all', 'totp', 'email', 'sms', 'recovery', '123456', '123 456', '+14155550123', 'someone@example.test', 'abcd-efgh-ijkl-mnop-qrst-uvwx', 'Authenticator');
   const leaf = fc.oneof(anyString, fc.integer(), fc.double(), fc.boolean(), fc.constant(null));
   const json = fc.oneof(
     { weight: 5, arbitrary: leaf },

@@ -55,7 +55,7 @@ async function submit(c: AttackClient, page: string, path: string, fields: Recor
 }
 
 function recoveryCodesIn(html: string): string[] {
-  return [...html.matchAll(/<li>([a-z2-7]{4}(?:-[a-z2-7]{4}){3})<\/li>/g)].map((m) => m[1] ?? '');
+  return [...html.matchAll(/<li>([a-z2-7]{4}(?:-[a-z2-7]{4}){5})<\/li>/g)].map((m) => m[1] ?? '');
 }
 
 void describe('no secret reaches the log, through the pages, SMS codes and failures (item 51)', () => {

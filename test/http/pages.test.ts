@@ -56,7 +56,7 @@ void describe('pages: sign-up, enrollment, login', () => {
     assert.equal(confirmed.headers['cache-control'], 'no-store');
     const codes = recoveryCodesFrom(confirmed.body);
     assert.equal(codes.length, 10);
-    for (const code of codes) assert.match(code, /^[a-z2-7]{4}(-[a-z2-7]{4}){3}$/);
+    for (const code of codes) assert.match(code, /^[a-z2-7]{4}(-[a-z2-7]{4}){5}$/);
     const download = parseHTML(confirmed.body).find((e) => e.tag === 'a' && e.attrs.download !== undefined);
     assert.equal(download?.attrs.download, 'otpgate-recovery-codes.txt');
     const href = download?.attrs.href ?? '';

@@ -110,7 +110,7 @@ ${input({
     // A recovery code is not a one-time code a phone should offer from SMS.
     autocomplete: recovery ? 'off' : 'one-time-code',
     inputmode: recovery ? 'text' : 'numeric',
-    maxlength: recovery ? 24 : 12,
+    maxlength: recovery ? 40 : 12, // 24 characters, with hyphens or spaces
     required: true,
     autofocus: true,
     code: true,
