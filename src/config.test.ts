@@ -44,6 +44,8 @@ void describe('loadConfig()', () => {
     assert.equal(config.sessionIdleSeconds, 3600);
     assert.equal(config.sessionMaxSeconds, 86400);
     assert.equal(config.logLevel, 'info');
+    assert.equal(config.breachCheckURL, undefined, 'no lookup leaves the machine unless asked for');
+    assert.equal(loadConfig({ OTPGATE_BREACH_CHECK_URL: 'off' }).breachCheckURL, undefined);
   });
 
   void test('the data dir defaults to ./data under process.cwd()', () => {
@@ -74,6 +76,7 @@ void describe('loadConfig()', () => {
         OTPGATE_SESSION_IDLE: '900',
         OTPGATE_SESSION_MAX: '43200',
         OTPGATE_LOG_LEVEL: 'warn',
+        OTPGATE_BREACH_CHECK_URL: 'https://breach.example.com/range/',
       },
       '/srv/otpgate',
     );
@@ -97,6 +100,7 @@ void describe('loadConfig()', () => {
     assert.equal(config.sessionIdleSeconds, 900);
     assert.equal(config.sessionMaxSeconds, 43200);
     assert.equal(config.logLevel, 'warn');
+    assert.equal(config.breachCheckURL?.href, 'https://breach.example.com/range/');
   });
 
   void test('TLS files mode, sqlite paths and the http public URL when TLS is off', () => {
@@ -185,6 +189,9 @@ void describe('loadConfig()', () => {
       ['trust proxy garbage', { OTPGATE_TRUST_PROXY: '10.0.0.0/8,proxy.example.com' }, 'OTPGATE_TRUST_PROXY', /got "proxy.example.com"/],
       ['trust proxy bad prefix', { OTPGATE_TRUST_PROXY: '10.0.0.0/33' }, 'OTPGATE_TRUST_PROXY'],
       ['log level', { OTPGATE_LOG_LEVEL: 'verbose' }, 'OTPGATE_LOG_LEVEL'],
+      ['breach check over http', { OTPGATE_BREACH_CHECK_URL: 'http://breach.example.com/range/' }, 'OTPGATE_BREACH_CHECK_URL', /https/],
+      ['breach check with a query', { OTPGATE_BREACH_CHECK_URL: 'https://breach.example.com/range?x=1' }, 'OTPGATE_BREACH_CHECK_URL', /without \? or #/],
+      ['breach check not a URL', { OTPGATE_BREACH_CHECK_URL: 'pwned' }, 'OTPGATE_BREACH_CHECK_URL'],
       ['unknown variable', { OTPGATE_PROT: '80' }, 'OTPGATE_PROT', /unknown variable; did you mean OTPGATE_PORT\?/],
       ['unknown variable typo', { OTPGATE_SESION_IDLE: '60' }, 'OTPGATE_SESION_IDLE', /did you mean OTPGATE_SESSION_IDLE\?/],
     ];

@@ -79,6 +79,8 @@ export interface Config {
   sessionIdleSeconds: number;
   sessionMaxSeconds: number;
   logLevel: LogLevel;
+  /** Range endpoint of a breached-password service (k-anonymity); undefined: off. */
+  breachCheckURL: URL | undefined;
 }
 
 /** Every variable loadConfig reads; any other OTPGATE_* variable is refused as a likely typo. */
@@ -110,6 +112,7 @@ export const CONFIG_VARIABLES = [
   'OTPGATE_SESSION_IDLE',
   'OTPGATE_SESSION_MAX',
   'OTPGATE_LOG_LEVEL',
+  'OTPGATE_BREACH_CHECK_URL',
 ] as const;
 type Variable = (typeof CONFIG_VARIABLES)[number];
 
@@ -160,6 +163,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     );
   }
   const logLevel = parseChoice('OTPGATE_LOG_LEVEL', get('OTPGATE_LOG_LEVEL'), LOG_LEVELS, 'info');
+  const breachCheckURL = parseBreachCheckURL(get('OTPGATE_BREACH_CHECK_URL'));
 
   return {
     host,
@@ -182,6 +186,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     sessionIdleSeconds,
     sessionMaxSeconds,
     logLevel,
+    breachCheckURL,
   };
 }
 
@@ -429,6 +434,18 @@ function parseSMTP(
     throw new ConfigError('OTPGATE_MAIL_FROM', `must be an address like otpgate@example.com or "Name <otpgate@example.com>", got ${shown(from)}`);
   }
   return caPath === undefined ? { url, from } : { url, from, caPath: resolve(cwd, caPath) };
+}
+
+function parseBreachCheckURL(raw: string | undefined): URL | undefined {
+  if (raw === undefined || raw === 'off') return undefined;
+  const url = parseURL('OTPGATE_BREACH_CHECK_URL', raw, 'an https:// URL of a range endpoint');
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    throw new ConfigError('OTPGATE_BREACH_CHECK_URL', `must be an https:// URL (http:// only on loopback), got ${shownURL(url)}`);
+  }
+  if (url.search !== '' || url.hash !== '') {
+    throw new ConfigError('OTPGATE_BREACH_CHECK_URL', `must end in the path the 5-character prefix is added to, without ? or #, got ${shownURL(url)}`);
+  }
+  return url;
 }
 
 function parseSMS(raw: string | undefined, secret: string | undefined): SMSConfig | undefined {

@@ -26,6 +26,7 @@ async function start(): Promise<void> {
   const runtime = await openRuntime({
     config,
     onDeliveryError: (error, channel) => logger.warn({ err: error, channel }, 'delivery failed'),
+    onBreachCheckError: (error) => logger.warn({ err: error }, 'breached-password check failed; the password was checked against the bundled list only'),
   });
   if (runtime.dataDirTightened) say(`tightened ${config.dataDir} to mode 0700`);
   const tls = await loadTLS(config);
@@ -48,6 +49,7 @@ async function start(): Promise<void> {
   await listen(app, config);
   announce(app, config, tls);
   for (const sender of runtime.senders) say(`delivery: ${sender}`);
+  say(config.breachCheckURL ? `breached passwords: refused (range queries to ${config.breachCheckURL.origin})` : 'breached passwords: bundled common-password list only (set OTPGATE_BREACH_CHECK_URL for a breach corpus)');
   if (config.signup === 'closed') say('sign-up is closed: create accounts with `npx otpgate user add NAME`');
   else say(`create the first account at ${config.publicURL.origin}/signup (or \`npx otpgate user add NAME\`)`);
 }

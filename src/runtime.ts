@@ -11,6 +11,7 @@ import type { SecretKeySource } from './secret-key.ts';
 import type { Auth, Store } from './auth/index.ts';
 import { createAuth, DEFAULT_LIMITS } from './auth/index.ts';
 import { openStore } from './store/index.ts';
+import { createRangeBreachCheck } from './auth/breach-check.ts';
 import { readFileSync } from 'node:fs';
 import { createCompositeSender, createConsoleSender, createSMSWebhookSender, createSMTPSender, createTwilioSender, describeSMTPURL } from './delivery/index.ts';
 import type { CompositeSender } from './delivery/index.ts';
@@ -32,6 +33,8 @@ export interface RuntimeOptions {
   /** The CLI prints no delivery chatter on stdout. */
   quiet?: boolean;
   onDeliveryError?: (error: unknown, channel: string) => void;
+  /** A breached-password lookup failed (the password was let through). */
+  onBreachCheckError?: (error: unknown) => void;
 }
 
 export async function openRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
@@ -56,6 +59,9 @@ export async function openRuntime(options: RuntimeOptions = {}): Promise<Runtime
       recovery: { ...DEFAULT_LIMITS.recovery, baseDelayMs: config.backoffSeconds * 1000 },
     },
     ...(options.onDeliveryError ? { onDeliveryError: options.onDeliveryError } : {}),
+    ...(config.breachCheckURL
+      ? { breachCheck: createRangeBreachCheck(config.breachCheckURL, options.onBreachCheckError ? { onError: options.onBreachCheckError } : {}) }
+      : {}),
   });
   return {
     config,

@@ -5,6 +5,7 @@ import type { IssuedSession } from './sessions.ts';
 import { createSession } from './sessions.ts';
 import { normalizeEmail, normalizePhone, normalizeUsername } from './normalize.ts';
 import { checkNewPassword } from './password-policy.ts';
+import type { PasswordCheck } from './password-policy.ts';
 import { hashPassword } from './password-hash.ts';
 import { generateId } from './tokens.ts';
 import { recordEvent } from './audit.ts';
@@ -41,7 +42,7 @@ export async function createAccount(ctx: AuthContext, input: NewAccount, client:
     if (!p.ok) return { status: 'invalid_request', message: p.reason };
     phone = p.value;
   }
-  const policy = checkNewPassword(input.password, { username: username.value, serviceName: ctx.issuer });
+  const policy = await checkPassword(ctx, input.password, username.value);
   if (!policy.ok) return { status: 'weak_password', message: policy.reason };
   if (await ctx.store.getUserByUsername(username.value)) return { status: 'username_taken' };
   const user = await ctx.store.createUser({
@@ -56,6 +57,19 @@ export async function createAccount(ctx: AuthContext, input: NewAccount, client:
   await recordEvent(ctx, 'signup', { userId: user.id, client, detail: { via: client ? 'signup' : 'operator' } });
   return { status: 'ok', user };
 }
+
+/**
+ * The policy for a new password, then the breach corpus when one is configured. A lookup
+ * that fails lets the password through (the bundled list was still checked): a service
+ * outage must not stop sign-ups.
+ */
+async function checkPassword(ctx: AuthContext, password: string, username: string): Promise<PasswordCheck> {
+  const policy = checkNewPassword(password, { username, serviceName: ctx.issuer });
+  if (!policy.ok || !ctx.breachCheck) return policy;
+  return (await ctx.breachCheck(password)) === true ? { ok: false, reason: BREACHED } : policy;
+}
+
+const BREACHED = 'This password has appeared in a data breach; choose another';
 
 export type SignupResult = Exclude<CreateAccountResult, { status: 'ok' }> | { status: 'signup_closed' } | { status: 'rate_limited'; retryAfter: number } | { status: 'ok'; user: User; session: IssuedSession };
 
@@ -79,7 +93,7 @@ export async function changePassword(ctx: AuthContext, session: Session, current
   if (!reauth.ok) return reauth.retryAfter === undefined ? { status: 'reauth_required' } : { status: 'reauth_required', retryAfter: reauth.retryAfter };
   const user = await ctx.store.getUserById(session.userId);
   if (!user) return { status: 'reauth_required' };
-  const policy = checkNewPassword(newPassword, { username: user.username, serviceName: ctx.issuer });
+  const policy = await checkPassword(ctx, newPassword, user.username);
   if (!policy.ok) return { status: 'weak_password', message: policy.reason };
   const revokedSessions = await ctx.store.updateUserAndEndSessions(user.id, { passwordHash: await hashPassword(newPassword, ctx.argon2) }, session.tokenHash);
   await recordEvent(ctx, 'password_changed', { userId: user.id, method: 'password', client, detail: { revoked_sessions: revokedSessions } });

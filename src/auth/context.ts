@@ -2,6 +2,7 @@
 import type { FactorMethod, Sender, Store } from './ports.ts';
 import type { Argon2Parameters } from './password-hash.ts';
 import { DEFAULT_ARGON2, hashPassword } from './password-hash.ts';
+import type { BreachCheck } from './breach-check.ts';
 import type { Keyring } from './keyring.ts';
 import { createKeyring } from './keyring.ts';
 import { generateToken } from './tokens.ts';
@@ -24,6 +25,8 @@ export interface AuthOptions {
   sessionIdleSeconds?: number;
   sessionMaxSeconds?: number;
   argon2?: Argon2Parameters;
+  /** Refuses new passwords found in breach corpora (breach-check.ts); unset: only the bundled common list. */
+  breachCheck?: BreachCheck;
   limits?: Partial<Limits>;
   /** Milliseconds since the epoch; tests pass their own. */
   clock?: () => number;
@@ -43,6 +46,7 @@ export interface AuthContext {
   sessionIdleMs: number;
   sessionMaxMs: number;
   argon2: Argon2Parameters;
+  breachCheck: BreachCheck | undefined;
   limits: Limits;
   now: () => number;
   /** A hash of a random password, verified for unknown usernames so time and answer match (I11). */
@@ -71,6 +75,7 @@ export function createContext(options: AuthOptions): AuthContext {
     sessionIdleMs: (options.sessionIdleSeconds ?? 3600) * 1000,
     sessionMaxMs: (options.sessionMaxSeconds ?? 86400) * 1000,
     argon2,
+    breachCheck: options.breachCheck,
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     now: options.clock ?? Date.now,
     dummyHash,

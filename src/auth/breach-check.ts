@@ -1,0 +1,45 @@
+/**
+ * Breached-password check by k-anonymity range query (the Pwned Passwords API and its
+ * self-hosted mirrors): only the first 5 hex characters of the password's SHA-1 leave
+ * the server; the answer lists the suffixes of every breached password with that prefix,
+ * padded with zero-count decoys. SP 800-63B rev 4 §3.1.1.2 and ASVS 6.2.12.
+ */
+import { createHash } from 'node:crypto';
+
+/** True: breached; false: not in the corpus; null: the service could not answer. */
+export type BreachCheck = (password: string) => Promise<boolean | null>;
+
+export interface RangeBreachCheckOptions {
+  /** Give up after this long (default 3000 ms); the check then answers null. */
+  timeoutMs?: number;
+  /** Told of a failed lookup (never with the password or its hash). */
+  onError?: (error: unknown) => void;
+}
+
+/** `baseURL` is the range endpoint; the 5-character prefix is appended (`…/range/ABCDE`). */
+export function createRangeBreachCheck(baseURL: URL, options: RangeBreachCheckOptions = {}): BreachCheck {
+  const timeoutMs = options.timeoutMs ?? 3000;
+  const base = baseURL.href.endsWith('/') ? baseURL.href : `${baseURL.href}/`;
+  return async (password) => {
+    const digest = createHash('sha1').update(password, 'utf8').digest('hex').toUpperCase();
+    const prefix = digest.slice(0, 5);
+    const suffix = digest.slice(5);
+    try {
+      const response = await fetch(`${base}${prefix}`, {
+        headers: { 'add-padding': 'true', 'user-agent': 'otpgate' },
+        signal: AbortSignal.timeout(timeoutMs),
+        redirect: 'error',
+      });
+      if (!response.ok) throw new Error(`breach check answered ${response.status}`);
+      const body = await response.text();
+      for (const line of body.split('\n')) {
+        const [candidate, count] = line.trim().split(':');
+        if (candidate?.toUpperCase() === suffix) return Number(count) > 0;
+      }
+      return false;
+    } catch (error) {
+      options.onError?.(error);
+      return null;
+    }
+  };
+}
