@@ -24,8 +24,8 @@ import { verifyPassword } from '../../src/auth/password-hash.ts';
 import { hashToken } from '../../src/auth/tokens.ts';
 import type { RawResponse } from '../support/attack.ts';
 import { attackClient, freshTOTPCode, keepAliveAgent, totpCodeAt, totpStep } from '../support/attack.ts';
-import type { KillableServer } from '../support/killable-server.ts';
-import { startKillableServer } from '../support/killable-server.ts';
+import type { RunningServer } from '../support/server.ts';
+import { startServer } from '../support/server.ts';
 
 const LONG = process.env.OTPGATE_LONG_TESTS === '1';
 const CYCLES = LONG ? 20 : 5;
@@ -59,7 +59,7 @@ interface Account {
 class Stopped extends Error {}
 
 let dataDir = '';
-let server: KillableServer | undefined;
+let server: RunningServer | undefined;
 let agent: Agent | undefined;
 const accounts: Account[] = [];
 let serial = 0;
@@ -73,9 +73,9 @@ after(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-async function restart(): Promise<KillableServer> {
+async function restart(): Promise<RunningServer> {
   agent?.destroy();
-  server = await startKillableServer(dataDir, ENV);
+  server = await startServer(ENV, { dataDir });
   agent = keepAliveAgent(server, WORKERS * 2);
   return server;
 }

@@ -10,6 +10,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, request } from 'node:https';
 import { decodeBase32, generateTOTP } from '../../src/otp/index.ts';
 import type { RunningServer } from './server.ts';
+import { cookieHeader, updateCookies } from './server.ts';
 
 type ServerAddress = Pick<RunningServer, 'origin' | 'port' | 'ca'>;
 
@@ -72,22 +73,7 @@ export function sendRaw(server: ServerAddress, agent: Agent, raw: RawRequest, ti
   });
 }
 
-/** Applies Set-Cookie lines to a jar the way a browser would (expired or empty values delete). */
-export function updateCookies(cookies: Map<string, string>, setCookie: string[] | undefined): void {
-  for (const line of setCookie ?? []) {
-    const [pair = '', ...attributes] = line.split(';');
-    const eq = pair.indexOf('=');
-    const name = pair.slice(0, eq).trim();
-    const value = pair.slice(eq + 1).trim();
-    const expired = attributes.some((a) => /^\s*max-age=0$/i.test(a) || /^\s*expires=Thu, 01 Jan 1970/i.test(a));
-    if (expired || value === '') cookies.delete(name);
-    else cookies.set(name, value);
-  }
-}
-
-export function cookieHeader(cookies: Map<string, string>): string {
-  return [...cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-}
+export { cookieHeader, updateCookies };
 
 export interface AttackClient {
   cookies: Map<string, string>;

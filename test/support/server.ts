@@ -7,12 +7,13 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { captureOutput, whenListening } from './server-process.ts';
 import { request } from 'node:https';
+import { connect } from 'node:net';
 import type { IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const REPO = resolve(import.meta.dirname, '..', '..');
-const START_TIMEOUT_MS = 20_000;
+const START_TIMEOUT_MS = 30_000;
 
 export interface RunningServer {
   origin: string;
@@ -25,6 +26,11 @@ export interface RunningServer {
   /** Resolves when `pattern` appears in the output after `from` characters. */
   waitForOutput(pattern: RegExp, from?: number, timeoutMs?: number): Promise<RegExpMatchArray>;
   stop(): Promise<number | null>;
+  /**
+   * Sends `signal` to the process group (npm and the server under it; SIGKILL: no cleanup
+   * runs) and resolves once npm has exited and the port no longer answers. The data dir stays.
+   */
+  kill(signal: NodeJS.Signals): Promise<void>;
 }
 
 export async function startServer(env: Record<string, string> = {}, options: { dataDir?: string } = {}): Promise<RunningServer> {
@@ -51,7 +57,53 @@ export async function startServer(env: Record<string, string> = {}, options: { d
       if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
       return code;
     },
+    async kill(signal) {
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+        try {
+          process.kill(-child.pid, signal);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+        }
+      }
+      await exited;
+      await portClosed(port);
+    },
   };
+}
+
+/** Resolves once nothing accepts connections on 127.0.0.1:`port` (the server under npm is gone too). */
+async function portClosed(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const open = await new Promise<boolean>((resolveProbe) => {
+      const socket = connect({ host: '127.0.0.1', port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolveProbe(true);
+      });
+      socket.once('error', () => resolveProbe(false));
+    });
+    if (!open) return;
+    if (Date.now() > deadline) throw new Error(`port ${port} still accepts connections ${timeoutMs} ms after the kill`);
+    await new Promise<void>((r) => setImmediate(r));
+  }
+}
+
+/** Applies Set-Cookie lines to a jar the way a browser would (expired or empty values delete). */
+export function updateCookies(cookies: Map<string, string>, setCookie: string[] | undefined): void {
+  for (const line of setCookie ?? []) {
+    const [pair = '', ...attributes] = line.split(';');
+    const eq = pair.indexOf('=');
+    const name = pair.slice(0, eq).trim();
+    const value = pair.slice(eq + 1).trim();
+    const expired = attributes.some((a) => /^\s*max-age=0$/i.test(a) || /^\s*expires=Thu, 01 Jan 1970/i.test(a));
+    if (expired || value === '') cookies.delete(name);
+    else cookies.set(name, value);
+  }
+}
+
+export function cookieHeader(cookies: Map<string, string>): string {
+  return [...cookies].map(([k, v]) => `${k}=${v}`).join('; ');
 }
 
 export interface HTTPSResponse {
@@ -84,22 +136,14 @@ export function httpsClient(server: Pick<RunningServer, 'origin' | 'port' | 'ca'
           headers: {
             ...(method === 'GET' ? {} : { origin: server.origin }),
             ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
-            ...(cookies.size ? { cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; ') } : {}),
+            ...(cookies.size ? { cookie: cookieHeader(cookies) } : {}),
             ...headers,
           },
         }, (res) => {
           let text = '';
           res.setEncoding('utf8').on('data', (d: string) => { text += d; });
           res.on('end', () => {
-            for (const line of res.headers['set-cookie'] ?? []) {
-              const [pair = '', ...attributes] = line.split(';');
-              const eq = pair.indexOf('=');
-              const name = pair.slice(0, eq).trim();
-              const value = pair.slice(eq + 1).trim();
-              const expired = attributes.some((a) => /^\s*max-age=0$/i.test(a) || /^\s*expires=Thu, 01 Jan 1970/i.test(a));
-              if (expired || value === '') cookies.delete(name);
-              else cookies.set(name, value);
-            }
+            updateCookies(cookies, res.headers['set-cookie']);
             resolveResponse({ status: res.statusCode ?? 0, headers: res.headers, body: text, json: <T>() => JSON.parse(text) as T });
           });
         });
