@@ -16,7 +16,7 @@ export interface HOTPVerifyOptions extends OTPOptions {
   lookAhead?: number;
 }
 
-type HMACName = 'sha1' | 'sha256' | 'sha512';
+export type HMACName = 'sha1' | 'sha256' | 'sha512';
 
 const MAX_LOOK_AHEAD = 10;
 const MAX_COUNTER = (1n << 64n) - 1n;

@@ -1,5 +1,6 @@
 import { formatCode, parseCode } from './code.ts';
 import { checkKey, computeHOTPValueAt, resolveDigits, resolveHMACName } from './hotp.ts';
+import type { HMACName } from './hotp.ts';
 import type { OTPOptions } from './hotp.ts';
 import type { OTPKey } from './key.ts';
 
@@ -73,25 +74,34 @@ export function generateTOTP(key: OTPKey, now: Date | number, options?: TOTPOpti
 }
 
 /**
+ * What checking a code needs: the options resolved, the key checked, the server's step and
+ * the code as a number; null for a malformed code. The format is no secret, so such a code
+ * is refused at once, before any HMAC.
+ */
+function prepareCheck(key: OTPKey, code: string, now: Date | number, options: TOTPOptions | undefined): { step: number; expected: number; hmacName: HMACName; modulus: number } | null {
+  const hmacName = resolveHMACName(options?.algorithm);
+  const digits = resolveDigits(options?.digits);
+  checkKey(key);
+  const step = getTOTPStep(now, options);
+  const expected = parseCode(code, digits);
+  return expected < 0 ? null : { step, expected, hmacName, modulus: 10 ** digits };
+}
+
+/**
  * Checks a TOTP code at the server's time, within `window` steps either side and only after `afterStep`,
  * returning the matched step (store it as the next `afterStep`) or null.
  */
 export function verifyTOTP(key: OTPKey, code: string, now: Date | number, options?: TOTPVerifyOptions): number | null {
-  const hmacName = resolveHMACName(options?.algorithm);
-  const digits = resolveDigits(options?.digits);
   const window = checkWholeNumber(options?.window ?? 1, 0, MAX_WINDOW, WINDOW_MESSAGE);
   const afterStep = options?.afterStep ?? -1;
   if (!Number.isSafeInteger(afterStep)) {
     throw new RangeError('afterStep must be a safe integer');
   }
-  checkKey(key);
-  const step = getTOTPStep(now, options);
-  // The format is no secret, so a malformed code is refused at once, before any HMAC.
-  const expected = parseCode(code, digits);
-  if (expected < 0) {
+  const check = prepareCheck(key, code, now, options);
+  if (check === null) {
     return null;
   }
-  const modulus = 10 ** digits;
+  const { step, expected, hmacName, modulus } = check;
   // Every step in the window is computed and compared as a number, with no early exit.
   // If two steps match (a 10^-digits collision), the later one wins: the stricter replay guard.
   let matched: number | null = null;
@@ -109,16 +119,12 @@ export function verifyTOTP(key: OTPKey, code: string, now: Date | number, option
  * (e.g. −8: the device is 4 minutes behind at 30 s), or null; for diagnostics only, never an acceptance.
  */
 export function findTOTPDrift(key: OTPKey, code: string, now: Date | number, options?: TOTPDriftOptions): number | null {
-  const hmacName = resolveHMACName(options?.algorithm);
-  const digits = resolveDigits(options?.digits);
   const maxSteps = checkWholeNumber(options?.maxSteps ?? 20, 0, MAX_DRIFT_STEPS, MAX_STEPS_MESSAGE);
-  checkKey(key);
-  const step = getTOTPStep(now, options);
-  const expected = parseCode(code, digits);
-  if (expected < 0) {
+  const check = prepareCheck(key, code, now, options);
+  if (check === null) {
     return null;
   }
-  const modulus = 10 ** digits;
+  const { step, expected, hmacName, modulus } = check;
   // Searched outwards (0, −1, +1, −2, …) so the smallest drift wins a collision.
   let offsetFound: number | null = null;
   for (let distance = 0; distance <= maxSteps; distance++) {
