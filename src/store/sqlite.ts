@@ -122,6 +122,9 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): SQLiteSto
   const checkpointer = walFd === null ? null : createCheckpointer(path, walFd, options.checkpoint);
   const totalChanges = db.prepare('SELECT total_changes() AS n');
   const changeCount = (): number => num(totalChanges.get() ?? { n: 0 }, 'n');
+  // Methods run one at a time (synchronous SQLite), so a rise since the last look is this
+  // method's write; a sweep's deletes between two methods only add one harmless sync.
+  let changesSeen = changeCount();
 
   /** Runs `fn` now; when it changed rows, resolves only once they are on disk (unless `durable` is false: the claims, see ports.ts). */
   const run = <T>(fn: () => T, durable = true): Promise<T> =>
@@ -130,12 +133,13 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): SQLiteSto
         resolve(fn());
         return;
       }
-      const before = changeCount();
       const result = fn();
-      if (changeCount() === before) {
+      const changed = changeCount();
+      if (changed === changesSeen) {
         resolve(result);
         return;
       }
+      changesSeen = changed;
       checkpointer?.afterCommit();
       resolve(durable ? wal.sync().then(() => result) : result);
     });
