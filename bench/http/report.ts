@@ -15,7 +15,8 @@ export interface TargetRow {
   target: string;
   measured: string;
   required: string;
-  pass: boolean;
+  /** null: context for the reader, not a target. */
+  pass: boolean | null;
 }
 
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
@@ -59,7 +60,7 @@ export function formatMeasurements(rows: MeasurementRow[]): string {
 }
 
 export function formatTargets(rows: TargetRow[]): string {
-  return formatTable(['Target', 'Measured', 'Required', 'Result'], rows.map((r) => [r.target, r.measured, r.required, r.pass ? 'PASS' : 'FAIL']), new Set());
+  return formatTable(['Target', 'Measured', 'Required', 'Result'], rows.map((r) => [r.target, r.measured, r.required, r.pass === null ? 'info' : r.pass ? 'PASS' : 'FAIL']), new Set());
 }
 
 /** Writes `record` to DIRECTORY/http-<date>.json and returns the path. */
