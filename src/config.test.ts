@@ -185,6 +185,7 @@ void describe('loadConfig()', () => {
       ['factors empty', { OTPGATE_FACTORS: ',' }, 'OTPGATE_FACTORS'],
       ['factors unknown', { OTPGATE_FACTORS: 'totp,push' }, 'OTPGATE_FACTORS', /got "push"/],
       ['factors only recovery', { OTPGATE_FACTORS: 'recovery' }, 'OTPGATE_FACTORS'],
+      ['sms without totp', { OTPGATE_FACTORS: 'sms,email,recovery' }, 'OTPGATE_FACTORS', /sms counts only beside totp/],
       ['session idle > max', { OTPGATE_SESSION_IDLE: '7200', OTPGATE_SESSION_MAX: '3600' }, 'OTPGATE_SESSION_IDLE', /must not exceed OTPGATE_SESSION_MAX/],
       ['trust proxy garbage', { OTPGATE_TRUST_PROXY: '10.0.0.0/8,proxy.example.com' }, 'OTPGATE_TRUST_PROXY', /got "proxy.example.com"/],
       ['trust proxy bad prefix', { OTPGATE_TRUST_PROXY: '10.0.0.0/33' }, 'OTPGATE_TRUST_PROXY'],

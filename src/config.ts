@@ -507,5 +507,9 @@ function parseFactors(raw: string | undefined): Factor[] {
   if (!FACTORS.some((f) => f !== 'recovery' && chosen.has(f))) {
     throw new ConfigError('OTPGATE_FACTORS', `must include at least one of totp, email, sms, got ${shown(raw)}`);
   }
+  // SMS is a restricted authenticator: it counts only beside an authenticator app (SECURITY.md item 19).
+  if (chosen.has('sms') && !chosen.has('totp')) {
+    throw new ConfigError('OTPGATE_FACTORS', `sms counts only beside totp (SMS is a restricted authenticator): add totp or leave out sms, got ${shown(raw)}`);
+  }
   return FACTORS.filter((f) => chosen.has(f));
 }

@@ -242,19 +242,49 @@ describe('verifyLogin() with email and SMS codes', () => {
     assert.ok(events.some((x) => x.type === 'delivery_failed'));
   });
 
-  it('offers SMS only for a verified number', async () => {
+  it('offers SMS only for a verified number, and only beside an authenticator (SECURITY.md item 19)', async () => {
     const e = await makeEngine();
     await e.auth.createAccount({ username: 'sam', password: PASSWORD, phone: '+1 415 555 0123' });
     const start = await e.auth.startLogin('sam', PASSWORD, client);
-    assert.equal(start.status, 'enrollment_required');
+    assert.equal(start.status, 'enrollment_required', 'an unverified number is no second factor');
     if (start.status !== 'enrollment_required') return;
+    assert.equal(e.outbox.messages.length, 0, 'and gets no code');
     assert.equal((await e.auth.startPhoneVerification(start.session.session, '+14155550123', client)).status, 'sent');
     const code = e.outbox.lastCode('+14155550123');
     assert.deepEqual(await e.auth.confirmPhoneVerification(start.session.session, code === '000000' ? '111111' : '000000', client), { status: 'invalid_code', attemptsLeft: 4 });
     assert.deepEqual(await e.auth.confirmPhoneVerification(start.session.session, code, client), { status: 'ok', phone: '+14155550123' });
+    const sent = e.outbox.messages.length;
+    const smsOnly = await e.auth.startLogin('sam', PASSWORD, client);
+    assert.equal(smsOnly.status, 'enrollment_required', 'a verified number alone is not a way in');
+    assert.equal(e.outbox.messages.length, sent, 'and no login code goes to it');
+    if (smsOnly.status !== 'enrollment_required') return;
+
+    const enrolled = await e.auth.beginTOTPEnrollment(smsOnly.session.session, 'Phone');
+    if (enrolled.status !== 'ok') return assert.fail();
+    const secret = decodeBase32(enrolled.enrollment.secret);
+    assert.equal((await e.auth.confirmTOTPEnrollment(smsOnly.session.session, enrolled.enrollment.factorId, generateTOTP(secret, e.now()), client)).status, 'ok');
     const again = await e.auth.startLogin('sam', PASSWORD, client);
-    assert.equal(again.status === 'otp_required' && again.sent, 'sms');
-    assertStatus(await e.auth.verifyLogin(pendingId(again), 'sms', e.outbox.lastCode('+14155550123'), client), 'authenticated');
+    assert.ok(again.status === 'otp_required');
+    assert.deepEqual(again.methods, ['totp', 'sms', 'recovery']);
+    assert.equal(again.sent, undefined, 'the authenticator comes first');
+    assert.equal((await e.auth.sendLoginCode(again.pendingLoginId, 'sms', client)).status, 'sent');
+    assertStatus(await e.auth.verifyLogin(again.pendingLoginId, 'sms', e.outbox.lastCode('+14155550123'), client), 'authenticated');
+  });
+
+  it('offers no SMS when OTPGATE_FACTORS leaves out totp, even to an account with both', async () => {
+    const e = await makeEngine();
+    await totpUser(e);
+    const user = await e.store.getUserByUsername('tom');
+    if (!user) return assert.fail();
+    await e.store.updateUser(user.id, { phone: '+14155550123', phoneVerifiedAt: e.now() });
+    const both = await e.auth.startLogin('tom', PASSWORD, client);
+    assert.ok(both.status === 'otp_required');
+    assert.deepEqual(both.methods, ['totp', 'sms', 'recovery']);
+
+    const noTOTP = await makeEngine({ store: e.store, factors: ['sms', 'email', 'recovery'] });
+    noTOTP.setNow(e.now());
+    assert.equal((await noTOTP.auth.startLogin('tom', PASSWORD, client)).status, 'enrollment_required');
+    assert.equal(noTOTP.outbox.messages.length, 0);
   });
 });
 

@@ -25,11 +25,16 @@ export async function accountFactors(ctx: AuthContext, user: User): Promise<Acco
   };
 }
 
-/** The methods a login may use, in the order offered; recovery only beside a real factor. */
+/**
+ * The methods a login may use, in the order offered. SMS is a restricted authenticator
+ * (SP 800-63B rev 4 §3.1.3.3; SECURITY.md item 19): it is offered only beside an
+ * authenticator app, never as the only way in. Recovery codes only beside a real factor.
+ */
 export function loginMethods(ctx: AuthContext, factors: AccountFactors): FactorMethod[] {
   const methods: FactorMethod[] = [];
-  if (factors.totp > 0 && ctx.factors.has('totp')) methods.push('totp');
-  if (factors.sms && ctx.factors.has('sms')) methods.push('sms');
+  const totp = factors.totp > 0 && ctx.factors.has('totp');
+  if (totp) methods.push('totp');
+  if (totp && factors.sms && ctx.factors.has('sms')) methods.push('sms');
   if (factors.email && ctx.factors.has('email')) methods.push('email');
   if (methods.length > 0 && factors.recoveryCodesLeft > 0 && ctx.factors.has('recovery')) methods.push('recovery');
   return methods;

@@ -7,6 +7,7 @@ import { createTwilioSender } from '../../src/delivery/twilio.ts';
 import { createCompositeSender } from '../../src/delivery/composite.ts';
 import { DeliveryError } from '../../src/delivery/errors.ts';
 import type { OutgoingMessage, Sender } from '../../src/auth/index.ts';
+import { decodeBase32, generateTOTP } from '../../src/otp/index.ts';
 import { client, makeEngine } from '../support/engine.ts';
 import { answer, closedPort, memorySender, startReceiver } from './helpers.ts';
 import type { Receiver } from './helpers.ts';
@@ -216,11 +217,21 @@ describe('the engine sending SMS through the webhook', () => {
     const code = /\d{6}/.exec(verification.text)?.[0] ?? '';
     assert.equal((await e.auth.confirmPhoneVerification(start.session.session, code, client)).status, 'ok');
 
+    const smsOnly = await e.auth.startLogin('sam', PASSWORD, client);
+    assert.equal(smsOnly.status, 'enrollment_required', 'SMS counts only beside an authenticator');
+    assert.equal(r.requests.length, 1);
+    if (smsOnly.status !== 'enrollment_required') return;
+    const enrolled = await e.auth.beginTOTPEnrollment(smsOnly.session.session, 'Phone');
+    if (enrolled.status !== 'ok') return assert.fail();
+    const confirmed = await e.auth.confirmTOTPEnrollment(smsOnly.session.session, enrolled.enrollment.factorId, generateTOTP(decodeBase32(enrolled.enrollment.secret), e.now()), client);
+    assert.equal(confirmed.status, 'ok');
+
     const again = await e.auth.startLogin('sam', PASSWORD, client);
-    assert.equal(again.status === 'otp_required' && again.sent, 'sms');
+    assert.ok(again.status === 'otp_required');
+    assert.ok(again.methods.includes('sms'));
+    assert.equal((await e.auth.sendLoginCode(again.pendingLoginId, 'sms', client)).status, 'sent');
     assert.equal(r.requests.length, 2);
     const login = JSON.parse(r.requests[1]?.body ?? '{}') as { to: string; text: string };
-    assert.ok(again.status === 'otp_required');
     assert.equal((await e.auth.verifyLogin(again.pendingLoginId, 'sms', /\d{6}/.exec(login.text)?.[0] ?? '', client)).status, 'authenticated');
     await e.auth.context.settle();
     assert.equal(email.messages.length, 0, 'no email address: no notifications');

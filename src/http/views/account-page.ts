@@ -111,7 +111,9 @@ function phoneSection(ctx: PageContext, model: AccountModel): SafeHTML {
   const status = user.phone === null
     ? html`<p>Add a mobile number to get sign-in codes by SMS. SMS is less safe than an authenticator app; keep one of those too.</p>`
     : user.phoneVerified
-      ? html`<p>Codes by SMS go to <strong>${user.phone}</strong>.</p>`
+      ? model.overview.factors.some((f) => f.type === 'totp')
+        ? html`<p>Codes by SMS go to <strong>${user.phone}</strong>.</p>`
+        : html`<p><strong>${user.phone}</strong> is verified. Sign-in codes go there only once you also have an authenticator app: SMS is less safe, so it is never the only way in.</p>`
       : html`<p><strong>${user.phone}</strong> is not verified yet, so no codes are sent there.</p>`;
   return html`<section id="phone" aria-labelledby="phone-title">
 <h2 id="phone-title">Phone number</h2>
