@@ -231,10 +231,28 @@ describe('sessions', () => {
     const list = await e.auth.listSessions(session.session);
     assert.equal(list.length, 2);
     assert.deepEqual(list.map((s) => s.current).sort(), [false, true]);
-    assert.equal(await e.auth.revokeSession(session.session, other.session.session.id, client), true);
+    assert.deepEqual(await e.auth.revokeSession(session.session, other.session.session.id, client), { status: 'ok' });
     assert.equal(await e.auth.validateSession(other.session.token), null);
+    assert.deepEqual(await e.auth.revokeSession(session.session, other.session.session.id, client), { status: 'not_found' });
     await e.auth.endSession(session.token, client);
     assert.equal(await e.auth.validateSession(session.token), null);
+  });
+
+  it('ends another session from a sign-in older than ten minutes only with fresh proof (ASVS 7.5.2)', async () => {
+    const e = await makeEngine();
+    const { session, secret } = await enrolled(e);
+    e.advance(30_000);
+    const start = await e.auth.startLogin('carol', PASSWORD, { ip: '203.0.113.5', userAgent: 'other' });
+    if (start.status !== 'otp_required') return assert.fail();
+    const other = await e.auth.verifyLogin(start.pendingLoginId, 'totp', generateTOTP(secret, e.now()), client);
+    if (other.status !== 'authenticated') return assert.fail();
+    e.advance(11 * 60_000);
+    // The older session, past ten minutes, tries to sign the newer one out.
+    assert.deepEqual(await e.auth.revokeSession(session.session, other.session.session.id, client), { status: 'reauth_required' });
+    assert.deepEqual(await e.auth.revokeSession(session.session, other.session.session.id, client, { password: 'not-the-password-1' }), { status: 'reauth_required' });
+    assert.ok(await e.auth.validateSession(other.session.token), 'a refusal ends nothing');
+    assert.deepEqual(await e.auth.revokeSession(session.session, other.session.session.id, client, { password: PASSWORD }), { status: 'ok' });
+    assert.equal(await e.auth.validateSession(other.session.token), null);
   });
 });
 

@@ -9,7 +9,7 @@ import type { PasswordCheck } from './password-policy.ts';
 import { hashPassword } from './password-hash.ts';
 import { generateId } from './tokens.ts';
 import { recordEvent } from './audit.ts';
-import { reauthenticate } from './factors.ts';
+import { reauthenticate } from './reauth.ts';
 import { retryAfterSeconds, throttleKey } from './throttle.ts';
 import { notify } from './notifications.ts';
 

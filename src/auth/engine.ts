@@ -30,7 +30,9 @@ export function createAuth(options: AuthOptions) {
     validateSession: (token: string) => sessions.validateSession(ctx, token),
     endSession: (token: string, client: ClientInfo) => sessions.endSession(ctx, token, client),
     listSessions: (current: Session) => sessions.listSessions(ctx, current),
-    revokeSession: (current: Session, id: string, client: ClientInfo) => sessions.revokeSession(ctx, current, id, client),
+    revokeSession: (current: Session, id: string, client: ClientInfo, proof?: factors.Reauthentication) => sessions.revokeSession(ctx, current, id, client, proof),
+    /** True while the session's full sign-in is recent enough to stand for re-authentication. */
+    isFreshSignIn: (session: Session) => ctx.now() - session.createdAt <= factors.FRESH_SIGN_IN_MS,
 
     beginTOTPEnrollment: (session: Session, label?: string, proof?: factors.Reauthentication, client?: ClientInfo) => factors.beginTOTPEnrollment(ctx, session, label, proof, client),
     confirmTOTPEnrollment: (session: Session, factorId: string, code: string, client: ClientInfo) => factors.confirmTOTPEnrollment(ctx, session, factorId, code, client),

@@ -12,10 +12,14 @@ import { seal } from './keyring.ts';
 import { generateId, generateNumericCode, keyedHash, safeEqual } from './tokens.ts';
 import { checkTOTPCode, recoveryCodeHash, totpSealContext } from './second-factor.ts';
 import { canonicalRecoveryCode, generateRecoveryCodes } from './recovery-codes.ts';
-import { verifyPassword } from './password-hash.ts';
 import { normalizePhone } from './normalize.ts';
 import { phoneVerificationMessage } from './messages.ts';
 import { recordEvent } from './audit.ts';
+import { freshOrReauthenticated, reauthenticate } from './reauth.ts';
+import type { Reauthentication, ReauthenticatedResult } from './reauth.ts';
+
+export { FRESH_SIGN_IN_MS, reauthenticate } from './reauth.ts';
+export type { Reauthentication, ReauthenticatedResult } from './reauth.ts';
 import { retryAfterSeconds, throttleKey } from './throttle.ts';
 import { notify } from './notifications.ts';
 
@@ -35,8 +39,6 @@ export type EnrollResult =
   | { status: 'invalid_request'; message: string }
   | { status: 'reauth_required'; retryAfter?: number };
 
-/** A full sign-in this recent counts as fresh proof for adding a factor (as "sudo mode" does elsewhere). */
-export const FRESH_SIGN_IN_MS = 10 * 60_000;
 
 /**
  * Creates an unconfirmed authenticator: it counts only after a correct code (SECURITY.md
@@ -45,8 +47,8 @@ export const FRESH_SIGN_IN_MS = 10 * 60_000;
  * authenticator. A password-only session enrolls right after its password.
  */
 export async function beginTOTPEnrollment(ctx: AuthContext, session: Session, label = 'Authenticator', proof?: Reauthentication, client?: ClientInfo): Promise<EnrollResult> {
-  if (session.level === 2 && ctx.now() - session.createdAt > FRESH_SIGN_IN_MS) {
-    const reauth = proof && client ? await reauthenticate(ctx, session, proof, client) : { ok: false as const };
+  if (session.level === 2) {
+    const reauth = await freshOrReauthenticated(ctx, session, proof, client);
     if (!reauth.ok) return reauth.retryAfter === undefined ? { status: 'reauth_required' } : { status: 'reauth_required', retryAfter: reauth.retryAfter };
   }
   const cleanLabel = label.normalize('NFKC').replace(/\p{Cc}/gu, '').trim().slice(0, LABEL_MAX) || 'Authenticator';
@@ -116,45 +118,6 @@ export async function confirmTOTPEnrollment(ctx: AuthContext, session: Session, 
   return result;
 }
 
-export type Reauthentication = { password: string } | { code: string };
-
-/**
- * Fresh proof of the account holder before a sensitive change (ASVS 7.5.1): the
- * password, or a code from a confirmed authenticator (which is then used up).
- * Failures count against the same throttles as a login.
- */
-export async function reauthenticate(ctx: AuthContext, session: Session, proof: Reauthentication, client: ClientInfo): Promise<{ ok: true } | { ok: false; retryAfter?: number }> {
-  const now = ctx.now();
-  const user = await ctx.store.getUserById(session.userId);
-  if (!user || user.disabled) return { ok: false };
-  if ('password' in proof && typeof proof.password === 'string') {
-    const key = throttleKey.reauth(user.id);
-    const claim = await ctx.store.claimAttempt(key, now, ctx.limits.password);
-    if (!claim.ok) return { ok: false, retryAfter: retryAfterSeconds(claim.retryAfterMs) };
-    if (await verifyPassword(user.passwordHash, proof.password)) {
-      await ctx.store.resetAttempts(key);
-      return { ok: true };
-    }
-    await recordEvent(ctx, 'password_refused', { userId: user.id, method: 'password', client, detail: { reason: 'reauthentication' } });
-    return { ok: false };
-  }
-  if ('code' in proof && typeof proof.code === 'string') {
-    const key = throttleKey.otp(user.id);
-    const claim = await ctx.store.claimAttempt(key, now, ctx.limits.otp);
-    if (!claim.ok) return { ok: false, ...(claim.locked ? {} : { retryAfter: retryAfterSeconds(claim.retryAfterMs) }) };
-    // Only an authenticator bound before this session began proves the holder: one added
-    // with a stolen session must not vouch for itself.
-    if ((await checkTOTPCode(ctx, user.id, proof.code, now, { confirmedBefore: session.createdAt })).ok) {
-      await ctx.store.resetAttempts(key);
-      return { ok: true };
-    }
-    await recordEvent(ctx, 'code_refused', { userId: user.id, method: 'totp', client, detail: { reason: 'reauthentication' } });
-    return { ok: false };
-  }
-  return { ok: false };
-}
-
-export type ReauthenticatedResult<T> = ({ status: 'ok' } & T) | { status: 'reauth_required'; retryAfter?: number } | { status: 'not_found' };
 
 /** Removes an authenticator after re-authentication. */
 export async function removeTOTPFactor(ctx: AuthContext, session: Session, factorId: string, proof: Reauthentication, client: ClientInfo): Promise<ReauthenticatedResult<object>> {

@@ -7,6 +7,8 @@ import type { Session } from './ports.ts';
 import type { AuthContext, ClientInfo } from './context.ts';
 import { generateId, generateToken, hashToken } from './tokens.ts';
 import { recordEvent } from './audit.ts';
+import { freshOrReauthenticated } from './reauth.ts';
+import type { Reauthentication, ReauthenticatedResult } from './reauth.ts';
 
 /** last_seen_at is written at most this often, so reads stay reads. */
 const TOUCH_INTERVAL_MS = 30_000;
@@ -81,9 +83,15 @@ export async function listSessions(ctx: AuthContext, current: Session): Promise<
     .map((s) => ({ ...s, current: s.tokenHash === current.tokenHash }));
 }
 
-/** Revokes one of the user's sessions by its public id; false when there is none. */
-export async function revokeSession(ctx: AuthContext, current: Session, id: string, client: ClientInfo): Promise<boolean> {
-  const done = await ctx.store.deleteSessionById(current.userId, id);
-  if (done) await recordEvent(ctx, 'session_revoked', { userId: current.userId, client, detail: { scope: 'one' } });
-  return done;
+/**
+ * Ends one of the user's other sessions by its public id. Like any action on the account's
+ * security, it needs a sign-in from the last ten minutes or fresh proof (ASVS 7.5.2): a
+ * stolen older session cannot sign its owner out everywhere.
+ */
+export async function revokeSession(ctx: AuthContext, current: Session, id: string, client: ClientInfo, proof?: Reauthentication): Promise<ReauthenticatedResult<object>> {
+  const reauth = await freshOrReauthenticated(ctx, current, proof, client);
+  if (!reauth.ok) return reauth.retryAfter === undefined ? { status: 'reauth_required' } : { status: 'reauth_required', retryAfter: reauth.retryAfter };
+  if (!(await ctx.store.deleteSessionById(current.userId, id))) return { status: 'not_found' };
+  await recordEvent(ctx, 'session_revoked', { userId: current.userId, client, detail: { scope: 'one' } });
+  return { status: 'ok' };
 }

@@ -226,6 +226,24 @@ describe('factors, recovery codes, sessions, account', () => {
     assert.deepEqual(c.json<{ factors: unknown[] }>(await c.request('GET', '/api/me')).factors, []);
   });
 
+  it('signs out another session from a sign-in older than ten minutes only with the password or a code', async () => {
+    const t = await makeApp();
+    const { c, secret } = await enrolledClient(t);
+    t.advance(30_000);
+    const other = await loginWithTOTP(t, secret, 'ivy', '203.0.113.9');
+    const theirs = c.json<{ sessions: Array<{ id: string; current: boolean }> }>(await c.request('GET', '/api/sessions')).sessions.find((s) => !s.current);
+    t.advance(11 * 60_000);
+    await other.request('GET', '/api/me'); // keeps it from idling out
+    const path = `/api/sessions/${theirs?.id ?? ''}`;
+    assertError(await c.request('DELETE', path), 401, 'reauth_required');
+    assertError(await c.request('DELETE', path, { password: 'not-the-password-1' }), 401, 'reauth_required');
+    assertError(await c.request('DELETE', path, { password: PASSWORD, code: '123456' }), 400, 'invalid_request');
+    assertError(await c.request('DELETE', path, { token: 'x' }), 400, 'invalid_request');
+    assert.equal((await other.request('GET', '/api/me')).statusCode, 200, 'refusals end nothing');
+    assert.equal((await c.request('DELETE', path, { password: PASSWORD })).statusCode, 204);
+    assertError(await other.request('GET', '/api/me'), 401, 'unauthenticated');
+  });
+
   it('lists sessions and revokes another one; logout revokes on the server', async () => {
     const t = await makeApp();
     const { c, secret } = await enrolledClient(t);

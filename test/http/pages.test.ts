@@ -393,6 +393,28 @@ void describe('pages: the account page', () => {
     assert.equal((await a.get('/')).status, 200);
   });
 
+  void test('from a sign-in older than ten minutes, signing out another session asks for the password', async () => {
+    const t = await start();
+    const a = t.browser();
+    const { key } = await enrolledUser(t, a);
+    t.engine.advance(30_000);
+    const other = t.browser();
+    assert.equal((await loginWithTOTP(t, other, 'alice', key)).location, '/');
+    t.engine.advance(11 * 60_000);
+    assert.equal((await other.get('/')).status, 200);
+
+    const account = await a.get('/');
+    const form = formsOf(account.body).find((f) => f.action.startsWith('/settings/sessions/revoke'));
+    assert.ok(form && 'password' in form.fields, 'the sign-out form has a password field');
+    const refused = await a.submit(account, '/settings/sessions/revoke', { password: 'not-the-password-1' });
+    assert.equal(refused.status, 401);
+    assert.match(textOf(refused.body), /Your password or code was not accepted/);
+    assert.equal((await other.get('/')).status, 200, 'a refusal signs nobody out');
+    const done = await a.submit(refused, '/settings/sessions/revoke', { password: PASSWORD });
+    assert.equal(done.location, '/?m=session_revoked');
+    assert.equal((await other.get('/')).location, '/login');
+  });
+
   void test('changing the password needs the current one and signs out other sessions', async () => {
     const t = await start();
     const a = t.browser();

@@ -1,6 +1,6 @@
 /** Small helpers every API route shares: error bodies, the session guard, cookies for sessions. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Session } from '../../auth/index.ts';
+import type { Reauthentication, Session } from '../../auth/index.ts';
 import { COOKIE, clearCookie } from '../cookies.ts';
 
 /** `{error, message, …extra}` with the status; 429s also carry Retry-After. */
@@ -40,3 +40,19 @@ export const schema = {
     maxProperties: 1,
   },
 } as const;
+
+/**
+ * Re-authentication in a body that may be absent: undefined when there is none,
+ * 'invalid' when it is not exactly what `schema.reauth` accepts.
+ */
+export function optionalProof(body: unknown): Reauthentication | undefined | 'invalid' {
+  if (body === undefined || body === null) return undefined;
+  if (typeof body !== 'object' || Array.isArray(body)) return 'invalid';
+  const entries = Object.entries(body);
+  if (entries.length !== 1) return 'invalid';
+  const [name, value] = entries[0] ?? [];
+  if (typeof value !== 'string' || value.length === 0) return 'invalid';
+  if (name === 'password' && value.length <= schema.password.maxLength) return { password: value };
+  if (name === 'code' && value.length <= schema.code.maxLength) return { code: value };
+  return 'invalid';
+}

@@ -1,7 +1,7 @@
 /** The account's sessions: list and revoke. */
 import type { FastifyInstance } from 'fastify';
 import { clientOf } from '../plugins/request-context.ts';
-import { iso, requireSession, sendError } from './reply.ts';
+import { iso, optionalProof, requireSession, sendError } from './reply.ts';
 
 export async function sessionRoutes(app: FastifyInstance): Promise<void> {
   const { auth } = app;
@@ -15,12 +15,18 @@ export async function sessionRoutes(app: FastifyInstance): Promise<void> {
     });
   });
 
-  app.delete<{ Params: { id: string } }>('/sessions/:id', {
+  // The body is optional (a sign-in from the last ten minutes needs no proof), so the
+  // schema cannot be the route's: JSON Schema has no "absent".
+  app.delete<{ Params: { id: string }; Body: unknown }>('/sessions/:id', {
     schema: { params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } } } },
   }, async (request, reply) => {
     const session = requireSession(request, reply, 2);
     if (!session) return reply;
-    if (!(await auth.revokeSession(session, request.params.id, clientOf(request)))) return sendError(reply, 404, 'not_found', 'No such session');
-    return reply.code(204).send();
+    const proof = optionalProof(request.body);
+    if (proof === 'invalid') return sendError(reply, 400, 'invalid_request', 'body must be {password} or {code}');
+    const result = await auth.revokeSession(session, request.params.id, clientOf(request), proof);
+    if (result.status === 'ok') return reply.code(204).send();
+    if (result.status === 'not_found') return sendError(reply, 404, 'not_found', 'No such session');
+    return sendError(reply, 401, 'reauth_required', 'Confirm with your password or a current code to sign out another session', result.retryAfter ? { retry_after: result.retryAfter } : {});
   });
 }

@@ -26,7 +26,7 @@ export async function accountPages(app: FastifyInstance): Promise<void> {
     const overview = await auth.overview(session);
     if (!overview) return signedOut(request, reply);
     const [sessions, activity] = await Promise.all([auth.listSessions(session), auth.listAudit({ userId: session.userId, limit: 20 })]);
-    const model: AccountModel = { overview, sessions, activity, smsEnabled: config.factors.includes('sms'), ...extra };
+    const model: AccountModel = { overview, sessions, activity, smsEnabled: config.factors.includes('sms'), freshSignIn: auth.isFreshSignIn(session), ...extra };
     return sendHTML(reply, status, accountPage(pageContext(request, reply, overview.user.username), model));
   }
 
@@ -109,8 +109,13 @@ export async function accountPages(app: FastifyInstance): Promise<void> {
       clearCookie(reply, COOKIE.session);
       return redirect(reply, withFlash('/login', 'logged_out'));
     }
-    const done = id !== '' && (await auth.revokeSession(session, id, clientOf(request)));
-    return redirect(reply, withFlash('/', done ? 'session_revoked' : 'session_not_found'));
+    if (id === '') return redirect(reply, withFlash('/', 'session_not_found'));
+    const result = await auth.revokeSession(session, id, clientOf(request), proofOf(request.body) ?? undefined);
+    if (result.status === 'reauth_required') {
+      const { status, message } = reauthMessage(reply, result.retryAfter);
+      return showAccount(request, reply, session, status, { error: { section: 'sessions', message } });
+    }
+    return redirect(reply, withFlash('/', result.status === 'ok' ? 'session_revoked' : 'session_not_found'));
   });
 
   app.post('/settings/phone', async (request, reply) => {

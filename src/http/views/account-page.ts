@@ -16,6 +16,8 @@ export interface AccountModel {
   activity: StoredAuditEvent[];
   /** Whether SMS codes count here (OTPGATE_FACTORS); the phone section shows only then. */
   smsEnabled: boolean;
+  /** A sign-in from the last ten minutes: ending another session needs no password then. */
+  freshSignIn: boolean;
   notice?: Notice | undefined;
   /** A refusal, shown in the section whose form was sent. */
   error?: { section: AccountSection; message: string; factorId?: string } | undefined;
@@ -150,16 +152,25 @@ ${input({ id: 'new-password', name: 'new_password', label: 'New password', type:
 
 function sessionsSection(ctx: PageContext, model: AccountModel): SafeHTML {
   const error = errorIn(model, 'sessions');
+  const hasTOTP = model.overview.factors.some((f) => f.type === 'totp');
   const rows = model.sessions.map((s) => html`<tr>
 <td><span title="${s.userAgent}">${describeUserAgent(s.userAgent)}</span>${s.current ? html` <span class="badge">This device</span>` : ''}</td>
 <td class="mono">${s.ip}</td>
 <td>${time(s.createdAt)}</td>
 <td>${time(s.lastSeenAt)}</td>
-<td>${s.current ? '' : html`<form method="post" action="/settings/sessions/revoke#sessions" class="inline-form">
+<td>${s.current ? '' : model.freshSignIn ? html`<form method="post" action="/settings/sessions/revoke#sessions" class="inline-form">
 ${csrfInput(ctx.csrf)}
 ${hidden('session_id', s.id)}
 <button type="submit" class="link-button">Sign out</button>
-</form>`}</td>
+</form>` : html`<details${error ? html` open` : ''}>
+<summary>Sign out</summary>
+<form method="post" action="/settings/sessions/revoke#sessions">
+${csrfInput(ctx.csrf)}
+${hidden('session_id', s.id)}
+${reauthFields(`revoke-${s.id}`, hasTOTP, error !== undefined)}
+<button type="submit">Sign out this session</button>
+</form>
+</details>`}</td>
 </tr>`);
   return html`<section id="sessions" aria-labelledby="sessions-title">
 <h2 id="sessions-title">Where you're signed in</h2>

@@ -1,0 +1,61 @@
+/**
+ * Fresh proof of the account holder before a sensitive change or action (ASVS 7.5.1,
+ * 7.5.2): the password, or a code from an authenticator bound before the session began.
+ */
+import type { Session } from './ports.ts';
+import type { AuthContext, ClientInfo } from './context.ts';
+import { verifyPassword } from './password-hash.ts';
+import { checkTOTPCode } from './second-factor.ts';
+import { recordEvent } from './audit.ts';
+import { retryAfterSeconds, throttleKey } from './throttle.ts';
+
+/** A full sign-in this recent counts as fresh proof (as "sudo mode" does elsewhere). */
+export const FRESH_SIGN_IN_MS = 10 * 60_000;
+
+export type ReauthenticatedResult<T> = ({ status: 'ok' } & T) | { status: 'reauth_required'; retryAfter?: number } | { status: 'not_found' };
+
+export type Reauthentication = { password: string } | { code: string };
+
+/**
+ * Checks fresh proof of the account holder: the password, or a code from a confirmed
+ * authenticator (which is then used up). Failures count against the same throttles as a login.
+ */
+export async function reauthenticate(ctx: AuthContext, session: Session, proof: Reauthentication, client: ClientInfo): Promise<{ ok: true } | { ok: false; retryAfter?: number }> {
+  const now = ctx.now();
+  const user = await ctx.store.getUserById(session.userId);
+  if (!user || user.disabled) return { ok: false };
+  if ('password' in proof && typeof proof.password === 'string') {
+    const key = throttleKey.reauth(user.id);
+    const claim = await ctx.store.claimAttempt(key, now, ctx.limits.password);
+    if (!claim.ok) return { ok: false, retryAfter: retryAfterSeconds(claim.retryAfterMs) };
+    if (await verifyPassword(user.passwordHash, proof.password)) {
+      await ctx.store.resetAttempts(key);
+      return { ok: true };
+    }
+    await recordEvent(ctx, 'password_refused', { userId: user.id, method: 'password', client, detail: { reason: 'reauthentication' } });
+    return { ok: false };
+  }
+  if ('code' in proof && typeof proof.code === 'string') {
+    const key = throttleKey.otp(user.id);
+    const claim = await ctx.store.claimAttempt(key, now, ctx.limits.otp);
+    if (!claim.ok) return { ok: false, ...(claim.locked ? {} : { retryAfter: retryAfterSeconds(claim.retryAfterMs) }) };
+    // Only an authenticator bound before this session began proves the holder: one added
+    // with a stolen session must not vouch for itself.
+    if ((await checkTOTPCode(ctx, user.id, proof.code, now, { confirmedBefore: session.createdAt })).ok) {
+      await ctx.store.resetAttempts(key);
+      return { ok: true };
+    }
+    await recordEvent(ctx, 'code_refused', { userId: user.id, method: 'totp', client, detail: { reason: 'reauthentication' } });
+    return { ok: false };
+  }
+  return { ok: false };
+}
+
+/**
+ * Passes a session whose full sign-in is under FRESH_SIGN_IN_MS old; an older one needs
+ * `proof`, checked (and counted) as by `reauthenticate`.
+ */
+export async function freshOrReauthenticated(ctx: AuthContext, session: Session, proof: Reauthentication | undefined, client: ClientInfo | undefined): Promise<{ ok: true } | { ok: false; retryAfter?: number }> {
+  if (ctx.now() - session.createdAt <= FRESH_SIGN_IN_MS) return { ok: true };
+  return proof && client ? reauthenticate(ctx, session, proof, client) : { ok: false };
+}
