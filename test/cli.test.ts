@@ -1,6 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,6 +78,41 @@ describe('otpgate CLI', () => {
       assert.equal((await run(['user', 'disable', 'nobody'], env)).code, 1);
       assert.equal((await run(['frobnicate'], env)).code, 2);
     } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('user add refuses a breached password, and warns when the breach lookup fails', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'otpgate-cli-'));
+    const breached = 'kestrel-harbour-77';
+    const digest = createHash('sha1').update(breached).digest('hex').toUpperCase();
+    let failing = false;
+    const paths: string[] = [];
+    const range = createServer((request, response) => {
+      paths.push(request.url ?? '');
+      if (failing) {
+        response.writeHead(503).end();
+        return;
+      }
+      response.writeHead(200, { 'content-type': 'text/plain' }).end(`${digest.slice(5)}:3\r\n${'0'.repeat(35)}:0\r\n`);
+    });
+    await new Promise<void>((resolve) => range.listen(0, '127.0.0.1', resolve));
+    const env = { OTPGATE_DATA_DIR: dir, OTPGATE_BREACH_CHECK_URL: `http://127.0.0.1:${(range.address() as AddressInfo).port}/range/` };
+    try {
+      const refused = await run(['user', 'add', 'fern'], env, `${breached}\n`);
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /appeared in a data breach/);
+      assert.deepEqual(paths, [`/range/${digest.slice(0, 5)}`], 'only the 5-character prefix leaves');
+
+      failing = true;
+      const warned = await run(['user', 'add', 'fern'], env, 'saffron-lantern-42\n');
+      assert.equal(warned.code, 0, warned.stderr);
+      assert.match(warned.stderr, /warning: the breached-password check failed \(breach check answered 503\)/);
+      for (const secret of ['saffron', breached, digest, digest.slice(0, 5)]) {
+        assert.ok(!warned.stdout.includes(secret) && !warned.stderr.includes(secret), 'nothing secret is printed');
+      }
+    } finally {
+      range.close();
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -46,7 +46,11 @@ export async function runCLI(argv: string[], io: Output = { out: (l) => console.
     io.out(USAGE);
     return values.help ? 0 : 2;
   }
-  const runtime = await openRuntime({ quiet: true });
+  const runtime = await openRuntime({
+    quiet: true,
+    // Only the failure's own message: never the password, its hash or the lookup's address.
+    onBreachCheckError: (error) => io.err(`otpgate: warning: the breached-password check failed (${error instanceof Error ? error.message : 'unknown error'}); the password was checked against the bundled list only`),
+  });
   try {
     const { auth } = runtime;
     if (group === 'user' && action === 'list') {
