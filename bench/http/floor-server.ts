@@ -90,7 +90,9 @@ export interface FloorServer {
  * data directory's `tls/`), so both present the same key type and chain.
  */
 export async function startFloorServer(tlsDir: string, phc: string): Promise<FloorServer> {
-  const child: ChildProcess = fork(import.meta.filename, ['--child', tlsDir, phc], { execPath: process.execPath, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // The hash goes over IPC, not argv, which every user of the machine can read.
+  const child: ChildProcess = fork(import.meta.filename, ['--child'], { execPath: process.execPath, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  child.send({ tlsDir, phc });
   const started = await new Promise<Started>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the floor server did not start')), START_TIMEOUT_MS);
     child.once('message', (message: Started) => {
@@ -108,7 +110,7 @@ export async function startFloorServer(tlsDir: string, phc: string): Promise<Flo
 }
 
 if (process.argv[2] === '--child' && process.send) {
-  const [, , , tlsDir = '', phc = ''] = process.argv;
-  const started = await serve(tlsDir, phc);
-  process.send(started);
+  process.once('message', (start: { tlsDir: string; phc: string }) => {
+    void serve(start.tlsDir, start.phc).then((started) => process.send?.(started));
+  });
 }

@@ -4,6 +4,7 @@ import type { AuthOptions, ClientInfo } from './context.ts';
 import { createContext } from './context.ts';
 import * as accounts from './accounts.ts';
 import * as factors from './factors.ts';
+import * as reauth from './reauth.ts';
 import * as login from './login.ts';
 import * as sessions from './sessions.ts';
 
@@ -32,7 +33,7 @@ export function createAuth(options: AuthOptions) {
     listSessions: (current: Session) => sessions.listSessions(ctx, current),
     revokeSession: (current: Session, id: string, client: ClientInfo, proof?: factors.Reauthentication) => sessions.revokeSession(ctx, current, id, client, proof),
     /** True while the session's full sign-in is recent enough to stand for re-authentication. */
-    isFreshSignIn: (session: Session) => ctx.now() - session.createdAt <= factors.FRESH_SIGN_IN_MS,
+    isFreshSignIn: (session: Session) => reauth.isFreshSignIn(ctx, session),
 
     beginTOTPEnrollment: (session: Session, label?: string, proof?: factors.Reauthentication, client?: ClientInfo) => factors.beginTOTPEnrollment(ctx, session, label, proof, client),
     confirmTOTPEnrollment: (session: Session, factorId: string, code: string, client: ClientInfo) => factors.confirmTOTPEnrollment(ctx, session, factorId, code, client),

@@ -51,11 +51,16 @@ export async function reauthenticate(ctx: AuthContext, session: Session, proof: 
   return { ok: false };
 }
 
+/** True while the session's full sign-in is recent enough to stand for re-authentication. */
+export function isFreshSignIn(ctx: AuthContext, session: Session): boolean {
+  return ctx.now() - session.createdAt <= FRESH_SIGN_IN_MS;
+}
+
 /**
  * Passes a session whose full sign-in is under FRESH_SIGN_IN_MS old; an older one needs
  * `proof`, checked (and counted) as by `reauthenticate`.
  */
 export async function freshOrReauthenticated(ctx: AuthContext, session: Session, proof: Reauthentication | undefined, client: ClientInfo | undefined): Promise<{ ok: true } | { ok: false; retryAfter?: number }> {
-  if (ctx.now() - session.createdAt <= FRESH_SIGN_IN_MS) return { ok: true };
+  if (isFreshSignIn(ctx, session)) return { ok: true };
   return proof && client ? reauthenticate(ctx, session, proof, client) : { ok: false };
 }

@@ -23,6 +23,9 @@ export interface AccountModel {
   error?: { section: AccountSection; message: string; factorId?: string } | undefined;
 }
 
+/** A confirmed authenticator app: it can re-authenticate, and SMS counts only beside it. */
+const hasAuthenticator = (model: AccountModel): boolean => model.overview.factors.some((f) => f.type === 'totp');
+
 const FACTOR_NAMES = { totp: 'Authenticator app', email: 'Codes by email', sms: 'Codes by SMS', recovery: 'Recovery codes' } as const;
 
 export function accountPage(ctx: PageContext, model: AccountModel): string {
@@ -57,7 +60,7 @@ ${hasTOTP ? input({ id: `${prefix}-code`, name: 'code', label: 'Or a code from y
 
 function factorsSection(ctx: PageContext, model: AccountModel): SafeHTML {
   const { overview } = model;
-  const hasTOTP = overview.factors.some((f) => f.type === 'totp');
+  const hasTOTP = hasAuthenticator(model);
   const items = overview.factors.map((f) => {
     const error = errorIn(model, 'factors', f.id);
     const removable = f.type === 'totp';
@@ -88,7 +91,7 @@ ${items.length > 0 ? html`<ul class="list">${items}</ul>` : html`<p>You have no 
 
 function recoverySection(ctx: PageContext, model: AccountModel): SafeHTML {
   const { overview } = model;
-  const hasTOTP = overview.factors.some((f) => f.type === 'totp');
+  const hasTOTP = hasAuthenticator(model);
   const left = overview.recoveryCodesLeft;
   const error = errorIn(model, 'recovery');
   return html`<section id="recovery" aria-labelledby="recovery-title">
@@ -113,7 +116,7 @@ function phoneSection(ctx: PageContext, model: AccountModel): SafeHTML {
   const status = user.phone === null
     ? html`<p>Add a mobile number to get sign-in codes by SMS. SMS is less safe than an authenticator app; keep one of those too.</p>`
     : user.phoneVerified
-      ? model.overview.factors.some((f) => f.type === 'totp')
+      ? hasAuthenticator(model)
         ? html`<p>Codes by SMS go to <strong>${user.phone}</strong>.</p>`
         : html`<p><strong>${user.phone}</strong> is verified. Sign-in codes go there only once you also have an authenticator app: SMS is less safe, so it is never the only way in.</p>`
       : html`<p><strong>${user.phone}</strong> is not verified yet, so no codes are sent there.</p>`;
@@ -126,7 +129,7 @@ ${errorOf(error)}
 <form method="post" action="/settings/phone#phone">
 ${csrfInput(ctx.csrf)}
 ${input({ id: 'phone-number', name: 'phone', label: 'Mobile number', type: 'tel', autocomplete: 'tel', value: user.phoneVerified ? '' : (user.phone ?? ''), maxlength: 32, required: true, hint: 'International format, e.g. +14155550123. We send a code to check it.', invalid: error !== undefined })}
-${user.phoneVerified ? reauthFields('phone', model.overview.factors.some((f) => f.type === 'totp'), error !== undefined) : ''}
+${user.phoneVerified ? reauthFields('phone', hasAuthenticator(model), error !== undefined) : ''}
 <button type="submit">Send verification code</button>
 </form>
 </details>
@@ -152,7 +155,7 @@ ${input({ id: 'new-password', name: 'new_password', label: 'New password', type:
 
 function sessionsSection(ctx: PageContext, model: AccountModel): SafeHTML {
   const error = errorIn(model, 'sessions');
-  const hasTOTP = model.overview.factors.some((f) => f.type === 'totp');
+  const hasTOTP = hasAuthenticator(model);
   const rows = model.sessions.map((s) => html`<tr>
 <td><span title="${s.userAgent}">${describeUserAgent(s.userAgent)}</span>${s.current ? html` <span class="badge">This device</span>` : ''}</td>
 <td class="mono">${s.ip}</td>
