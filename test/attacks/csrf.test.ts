@@ -8,16 +8,15 @@
  * where the vector is not the token), and controls at the end show the same requests
  * sent properly do change the state.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { Agent } from 'node:https';
 import type { RunningServer } from '../support/server.ts';
-import { startServer } from '../support/server.ts';
 import type { AttackClient, Authenticator, RawResponse } from '../support/attack.ts';
 import {
-  SecretLog, assertNoSecretsLogged, attackClient, cookieHeader, csrfTokenOf, freshTOTPCode, keepAliveAgent, sendRaw, signupWithAuthenticator,
+  SecretLog, assertNoSecretsLogged, attackClient, cookieHeader, csrfTokenOf, freshTOTPCode, serverForFile, sendRaw, signupWithAuthenticator,
 } from '../support/attack.ts';
 
 const PASSWORD = 'csrf-Canary-Pw-6a1f90';
@@ -29,13 +28,9 @@ let agent: Agent;
 const secrets = new SecretLog();
 secrets.add(PASSWORD, NEW_PASSWORD);
 
-before(async () => {
-  server = await startServer({ OTPGATE_LOG_LEVEL: 'trace' });
-  agent = keepAliveAgent(server, 4);
-});
-after(async () => {
-  agent.destroy();
-  await server.stop();
+serverForFile({ OTPGATE_LOG_LEVEL: 'trace' }, 4, (s, a) => {
+  server = s;
+  agent = a;
 });
 
 /** Every row of every table (sessions without last_seen_at, which reads may touch), as one string. */

@@ -6,14 +6,13 @@
  * four times (under the per-username back-off) and addresses are spread with
  * X-Forwarded-For (under the per-address bucket), so no throttle answers instead.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import type { Agent } from 'node:https';
 import type { RunningServer } from '../support/server.ts';
-import { startServer } from '../support/server.ts';
 import type { RawResponse } from '../support/attack.ts';
-import { SecretLog, assertNoSecretsLogged, attackClient, csrfTokenOf, keepAliveAgent, median, pool } from '../support/attack.ts';
+import { SecretLog, assertNoSecretsLogged, attackClient, csrfTokenOf, serverForFile, median, pool } from '../support/attack.ts';
 
 const LONG = process.env.OTPGATE_LONG_TESTS === '1';
 const TRIES = LONG ? 1000 : 200;
@@ -29,13 +28,9 @@ let agent: Agent;
 const secrets = new SecretLog();
 secrets.add(PASSWORD, WRONG_PASSWORD);
 
-before(async () => {
-  server = await startServer({ OTPGATE_TRUST_PROXY: '127.0.0.1', OTPGATE_LOG_LEVEL: 'trace' });
-  agent = keepAliveAgent(server, 4);
-});
-after(async () => {
-  agent.destroy();
-  await server.stop();
+serverForFile({ OTPGATE_TRUST_PROXY: '127.0.0.1', OTPGATE_LOG_LEVEL: 'trace' }, 4, (s, a) => {
+  server = s;
+  agent = a;
 });
 
 const addressOf = (i: number) => `203.0.113.${(i % ADDRESSES) + 1}`;

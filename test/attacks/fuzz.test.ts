@@ -11,16 +11,15 @@
  * The seed is printed; OTPGATE_FUZZ_SEED=N replays a run. OTPGATE_LONG_TESTS=1 sends
  * 50,000 requests instead of 10,000.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { Agent } from 'node:https';
 import fc from 'fast-check';
 import type { RunningServer } from '../support/server.ts';
-import { startServer } from '../support/server.ts';
 import type { RawResponse } from '../support/attack.ts';
 import {
-  SecretLog, assertNoSecretsLogged, attackClient, csrfTokenOf, freshTOTPCode, keepAliveAgent, pool, sendRaw, signupWithAuthenticator,
+  SecretLog, assertNoSecretsLogged, attackClient, csrfTokenOf, freshTOTPCode, serverForFile, pool, sendRaw, signupWithAuthenticator,
 } from '../support/attack.ts';
 
 const LONG = process.env.OTPGATE_LONG_TESTS === '1';
@@ -37,13 +36,9 @@ secrets.add(PASSWORD);
 const canaries = new Set<string>();
 const CANARY_SHAPE = /Cn[A-Za-z0-9]{14}|(?<!\d)7\d{9}(?!\d)/g;
 
-before(async () => {
-  server = await startServer({ OTPGATE_TRUST_PROXY: '127.0.0.1', OTPGATE_LOG_LEVEL: 'trace' });
-  agent = keepAliveAgent(server, CONCURRENCY);
-});
-after(async () => {
-  agent.destroy();
-  await server.stop();
+serverForFile({ OTPGATE_TRUST_PROXY: '127.0.0.1', OTPGATE_LOG_LEVEL: 'trace' }, CONCURRENCY, (s, a) => {
+  server = s;
+  agent = a;
 });
 
 /** Real cookies and ids, so that requests get past the session and CSRF guards. */

@@ -6,15 +6,14 @@
  * TOTP seed, recovery code, session, pending-login or CSRF value may appear in its
  * output, except inside the console sender's blocks, which print codes on purpose.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Agent } from 'node:https';
 import { decodeBase32 } from '../../src/otp/index.ts';
 import type { RunningServer } from '../support/server.ts';
-import { startServer } from '../support/server.ts';
 import type { AttackClient, Authenticator } from '../support/attack.ts';
 import {
-  SecretLog, assertNoSecretsLogged, attackClient, consoleLoginCode, csrfTokenOf, freshTOTPCode, keepAliveAgent, otherCode, signupWithAuthenticator, totpStep, totpCodeAt, wrongRecoveryCode, wrongTOTPCode,
+  SecretLog, assertNoSecretsLogged, attackClient, consoleLoginCode, csrfTokenOf, freshTOTPCode, serverForFile, otherCode, signupWithAuthenticator, totpStep, totpCodeAt, wrongRecoveryCode, wrongTOTPCode,
 } from '../support/attack.ts';
 
 const PASSWORD = 'logs-Canary-Pw-3f8e21';
@@ -27,13 +26,9 @@ let agent: Agent;
 const secrets = new SecretLog();
 secrets.add(PASSWORD, NEW_PASSWORD, WRONG_PASSWORD);
 
-before(async () => {
-  server = await startServer({ OTPGATE_LOG_LEVEL: 'trace' });
-  agent = keepAliveAgent(server, 4);
-});
-after(async () => {
-  agent.destroy();
-  await server.stop();
+serverForFile({ OTPGATE_LOG_LEVEL: 'trace' }, 4, (s, a) => {
+  server = s;
+  agent = a;
 });
 
 /** The SMS code the console sender printed for PHONE after `from`. */

@@ -7,7 +7,7 @@
  * A positive control first shows this Node can offer TLS 1.0/1.1 at all (OpenSSL 3 needs
  * `@SECLEVEL=0`): a local server that allows them completes both handshakes.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,9 +15,8 @@ import tls from 'node:tls';
 import type { SecureVersion } from 'node:tls';
 import type { Agent } from 'node:https';
 import type { RunningServer } from '../support/server.ts';
-import { startServer } from '../support/server.ts';
 import type { RawRequest } from '../support/attack.ts';
-import { attackClient, csrfTokenOf, keepAliveAgent, sendRaw } from '../support/attack.ts';
+import { attackClient, csrfTokenOf, serverForFile, sendRaw } from '../support/attack.ts';
 
 const LEGACY_CIPHERS = 'DEFAULT@SECLEVEL=0';
 
@@ -25,14 +24,10 @@ let server: RunningServer;
 let agent: Agent;
 let key: string;
 
-before(async () => {
-  server = await startServer();
-  agent = keepAliveAgent(server, 2);
+serverForFile({}, 2, async (s, a) => {
+  server = s;
+  agent = a;
   key = await readFile(join(server.dataDir, 'tls', 'key.pem'), 'utf8');
-});
-after(async () => {
-  agent.destroy();
-  await server.stop();
 });
 
 type Handshake = { ok: true; protocol: string | null; cipher: string } | { ok: false; error: string };

@@ -5,12 +5,13 @@
  * console sender's codes, and the log canary.
  */
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import { randomInt } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, request } from 'node:https';
 import { decodeBase32, generateTOTP } from '../../src/otp/index.ts';
 import type { RunningServer } from './server.ts';
-import { cookieHeader, updateCookies } from './server.ts';
+import { cookieHeader, startServer, updateCookies } from './server.ts';
 
 type ServerAddress = Pick<RunningServer, 'origin' | 'port' | 'ca'>;
 
@@ -30,6 +31,25 @@ export interface RawResponse {
   headers: IncomingHttpHeaders;
   body: string;
   json<T = Record<string, unknown>>(): T;
+}
+
+/**
+ * For a test file: starts the server (as `npm start` runs it) with `env` before its tests,
+ * hands it and a keep-alive agent of `sockets` to `use` (awaited: the file's further set-up
+ * goes there), and stops both after the tests.
+ */
+export function serverForFile(env: Record<string, string>, sockets: number, use: (server: RunningServer, agent: Agent) => void | Promise<void>): void {
+  let server: RunningServer | undefined;
+  let agent: Agent | undefined;
+  before(async () => {
+    server = await startServer(env);
+    agent = keepAliveAgent(server, sockets);
+    await use(server, agent);
+  });
+  after(async () => {
+    agent?.destroy();
+    await server?.stop();
+  });
 }
 
 /** A keep-alive agent that trusts only the server's certificate. */
