@@ -58,4 +58,26 @@ describe('groupSync()', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('keeps failing after a failed sync, even once fdatasync would succeed again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'otpgate-group-sync-'));
+    const fd = openSync(join(dir, 'f'), 'w+');
+    closeSync(fd);
+    let reopened: number | null = null;
+    try {
+      const g = groupSync(fd);
+      await assert.rejects(g.sync(), { code: 'EBADF' });
+      // The lowest free descriptor is the one just closed: the same number now syncs fine.
+      reopened = openSync(join(dir, 'g'), 'w+');
+      assert.equal(reopened, fd);
+      await assert.rejects(g.sync(), { code: 'EBADF' }, 'a write after the failure is never acknowledged');
+      await assert.rejects(Promise.all([g.sync(), g.sync()]), { code: 'EBADF' });
+      assert.equal(g.failure?.message.includes('EBADF'), true);
+      assert.equal(g.count, 1, 'no fdatasync after the failure');
+      await g.settled();
+    } finally {
+      if (reopened !== null) closeSync(reopened);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
