@@ -194,9 +194,9 @@ export async function verifyLogin(ctx: AuthContext, pendingLoginId: string, meth
   const pending = await ctx.store.getPendingLogin(idHash, now);
   if (!pending) return { status: 'login_expired' };
   if (!pending.methods.includes(method)) return { status: 'method_unavailable' };
+  // An account disabled (or a password changed) after the password step ends its pending
+  // logins in the same transaction (Store.updateUserAndEndSessions): none finishes.
   const userId = pending.userId;
-  // An account disabled after its password was checked finishes nothing.
-  if ((await ctx.store.getUserById(userId))?.disabled !== false) return { status: 'login_expired' };
 
   const policy = method === 'recovery' ? ctx.limits.recovery : ctx.limits.otp;
   const accountKey = method === 'recovery' ? throttleKey.recovery(userId) : throttleKey.otp(userId);

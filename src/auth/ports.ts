@@ -182,9 +182,10 @@ export interface Store {
    */
   resetSecondFactors(userId: string): Promise<void>;
   /**
-   * One transaction: updateUser(id, patch), then deleteUserSessions(id, exceptTokenHash).
-   * A changed password or a disabled account never leaves the old sessions behind, even
-   * across a crash. Answers the number of sessions ended.
+   * One transaction: updateUser(id, patch), then deleteUserSessions(id, exceptTokenHash)
+   * and the user's pending logins. A changed password or a disabled account never leaves
+   * the old sessions, or a login begun before it, behind, even across a crash. Answers the
+   * number of sessions ended.
    */
   updateUserAndEndSessions(id: string, patch: UserPatch, exceptTokenHash?: string): Promise<number>;
 

@@ -495,14 +495,18 @@ export function testStore(name: string, makeStore: () => Promise<StoreFixture>):
         assert.deepEqual(await store.listSessions(user.id), []);
       });
 
-      test('updateUserAndEndSessions() changes the user and ends their other sessions in one step', async (store) => {
+      test('updateUserAndEndSessions() changes the user and ends their other sessions and pending logins in one step', async (store) => {
         const user = await createUser(store);
         const other = await createUser(store);
         const [a, b, c] = [newSession(user.id), newSession(user.id), newSession(other.id)];
         for (const s of [a, b, c]) await store.createSession(s);
+        const [mine, theirs] = [newPending(user.id), newPending(other.id)];
+        for (const p of [mine, theirs]) await store.createPendingLogin(p);
         assert.equal(await store.updateUserAndEndSessions(user.id, { passwordHash: 'new-hash' }, b.tokenHash), 1);
         assert.equal((await store.getUserById(user.id))?.passwordHash, 'new-hash');
         assert.deepEqual(await store.listSessions(user.id), [b]);
+        assert.equal(await store.getPendingLogin(mine.idHash, NOW), null, 'a login begun with the old password is over');
+        assert.deepEqual(await store.getPendingLogin(theirs.idHash, NOW), theirs);
         assert.equal(await store.updateUserAndEndSessions(user.id, { disabled: true }), 1);
         assert.equal((await store.getUserById(user.id))?.disabled, true);
         assert.deepEqual(await store.listSessions(user.id), []);

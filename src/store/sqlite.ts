@@ -258,6 +258,7 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): SQLiteSto
         immediate(() => {
           const update = updateUserStatement(id, patch);
           if (update) stmt(update.sql).run(...update.params);
+          changes(SQL.deleteUserPendingLogins, id);
           return exceptTokenHash === undefined ? changes(SQL.deleteUserSessions, id) : changes(SQL.deleteUserSessionsExcept, id, exceptTokenHash);
         }),
       ),
