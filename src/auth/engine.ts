@@ -31,15 +31,15 @@ export function createAuth(options: AuthOptions) {
     validateSession: (token: string) => sessions.validateSession(ctx, token),
     endSession: (token: string, client: ClientInfo) => sessions.endSession(ctx, token, client),
     listSessions: (current: Session) => sessions.listSessions(ctx, current),
-    revokeSession: (current: Session, id: string, client: ClientInfo, proof?: factors.Reauthentication) => sessions.revokeSession(ctx, current, id, client, proof),
+    revokeSession: (current: Session, id: string, client: ClientInfo, proof?: reauth.Reauthentication) => sessions.revokeSession(ctx, current, id, client, proof),
     /** True while the session's full sign-in is recent enough to stand for re-authentication. */
     isFreshSignIn: (session: Session) => reauth.isFreshSignIn(ctx, session),
 
-    beginTOTPEnrollment: (session: Session, label?: string, proof?: factors.Reauthentication, client?: ClientInfo) => factors.beginTOTPEnrollment(ctx, session, label, proof, client),
+    beginTOTPEnrollment: (session: Session, label?: string, proof?: reauth.Reauthentication, client?: ClientInfo) => factors.beginTOTPEnrollment(ctx, session, label, proof, client),
     confirmTOTPEnrollment: (session: Session, factorId: string, code: string, client: ClientInfo) => factors.confirmTOTPEnrollment(ctx, session, factorId, code, client),
-    removeTOTPFactor: (session: Session, factorId: string, proof: factors.Reauthentication, client: ClientInfo) => factors.removeTOTPFactor(ctx, session, factorId, proof, client),
-    regenerateRecoveryCodes: (session: Session, proof: factors.Reauthentication, client: ClientInfo) => factors.regenerateRecoveryCodes(ctx, session, proof, client),
-    startPhoneVerification: (session: Session, phone: string, client: ClientInfo, proof?: factors.Reauthentication) => factors.startPhoneVerification(ctx, session, phone, client, proof),
+    removeTOTPFactor: (session: Session, factorId: string, proof: reauth.Reauthentication, client: ClientInfo) => factors.removeTOTPFactor(ctx, session, factorId, proof, client),
+    regenerateRecoveryCodes: (session: Session, proof: reauth.Reauthentication, client: ClientInfo) => factors.regenerateRecoveryCodes(ctx, session, proof, client),
+    startPhoneVerification: (session: Session, phone: string, client: ClientInfo, proof?: reauth.Reauthentication) => factors.startPhoneVerification(ctx, session, phone, client, proof),
     confirmPhoneVerification: (session: Session, code: string, client: ClientInfo) => factors.confirmPhoneVerification(ctx, session, code, client),
 
     /** Waits for security notifications still being sent (tests, shutdown). */

@@ -20,9 +20,6 @@ import type { Reauthentication, ReauthenticatedResult } from './reauth.ts';
 import { retryAfterSeconds, throttleKey } from './throttle.ts';
 import { notify } from './notifications.ts';
 
-export { FRESH_SIGN_IN_MS, reauthenticate } from './reauth.ts';
-export type { Reauthentication, ReauthenticatedResult } from './reauth.ts';
-
 const MAX_TOTP_FACTORS = 10;
 const LABEL_MAX = 64;
 

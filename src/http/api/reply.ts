@@ -1,6 +1,6 @@
 /** Small helpers every API route shares: error bodies, the session guard, cookies for sessions. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Reauthentication, Session } from '../../auth/index.ts';
+import type { Session } from '../../auth/index.ts';
 import { COOKIE, clearCookie } from '../cookies.ts';
 
 /** `{error, message, …extra}` with the status; 429s also carry Retry-After. */
@@ -28,31 +28,16 @@ export function clearSessionCookie(reply: FastifyReply): void {
 
 export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
+const password = { type: 'string', minLength: 1, maxLength: 1024 } as const;
+const code = { type: 'string', minLength: 1, maxLength: 64 } as const;
+/** Re-authentication: exactly one of `{password}` and `{code}`. */
+const reauth = { type: 'object', additionalProperties: false, properties: { password, code }, minProperties: 1, maxProperties: 1 } as const;
+
 /** Shared JSON-schema pieces. */
 export const schema = {
-  code: { type: 'string', minLength: 1, maxLength: 64 },
-  password: { type: 'string', minLength: 1, maxLength: 1024 },
-  reauth: {
-    type: 'object',
-    additionalProperties: false,
-    properties: { password: { type: 'string', minLength: 1, maxLength: 1024 }, code: { type: 'string', minLength: 1, maxLength: 64 } },
-    minProperties: 1,
-    maxProperties: 1,
-  },
+  code,
+  password,
+  reauth,
+  /** The same, for a route where the body may be left out (it is then null). */
+  optionalReauth: { ...reauth, type: ['object', 'null'] },
 } as const;
-
-/**
- * Re-authentication in a body that may be absent: undefined when there is none,
- * 'invalid' when it is not exactly what `schema.reauth` accepts.
- */
-export function optionalProof(body: unknown): Reauthentication | undefined | 'invalid' {
-  if (body === undefined || body === null) return undefined;
-  if (typeof body !== 'object' || Array.isArray(body)) return 'invalid';
-  const entries = Object.entries(body);
-  if (entries.length !== 1) return 'invalid';
-  const [name, value] = entries[0] ?? [];
-  if (typeof value !== 'string' || value.length === 0) return 'invalid';
-  if (name === 'password' && value.length <= schema.password.maxLength) return { password: value };
-  if (name === 'code' && value.length <= schema.code.maxLength) return { code: value };
-  return 'invalid';
-}

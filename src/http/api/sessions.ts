@@ -1,7 +1,8 @@
 /** The account's sessions: list and revoke. */
 import type { FastifyInstance } from 'fastify';
 import { clientOf } from '../plugins/request-context.ts';
-import { iso, optionalProof, requireSession, sendError } from './reply.ts';
+import type { Reauthentication } from '../../auth/index.ts';
+import { iso, requireSession, schema, sendError } from './reply.ts';
 
 export async function sessionRoutes(app: FastifyInstance): Promise<void> {
   const { auth } = app;
@@ -15,15 +16,13 @@ export async function sessionRoutes(app: FastifyInstance): Promise<void> {
     });
   });
 
-  // The body is optional (a sign-in from the last ten minutes needs no proof), so the
-  // schema cannot be the route's: JSON Schema has no "absent".
-  app.delete<{ Params: { id: string }; Body: unknown }>('/sessions/:id', {
-    schema: { params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } } } },
+  // No body within ten minutes of signing in; after that, re-authentication.
+  app.delete<{ Params: { id: string }; Body: Reauthentication | null }>('/sessions/:id', {
+    schema: { params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } } }, body: schema.optionalReauth },
   }, async (request, reply) => {
     const session = requireSession(request, reply, 2);
     if (!session) return reply;
-    const proof = optionalProof(request.body);
-    if (proof === 'invalid') return sendError(reply, 400, 'invalid_request', 'body must be {password} or {code}');
+    const proof = request.body ?? undefined;
     const result = await auth.revokeSession(session, request.params.id, clientOf(request), proof);
     if (result.status === 'ok') return reply.code(204).send();
     if (result.status === 'not_found') return sendError(reply, 404, 'not_found', 'No such session');

@@ -5,7 +5,6 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createQRCodeSVG } from '../../otp/index.ts';
-import { FRESH_SIGN_IN_MS } from '../../auth/index.ts';
 import { clientOf } from '../plugins/request-context.ts';
 import { COOKIE, clearCookie } from '../cookies.ts';
 import { checkQRCodeSVG, totpEnrollPage, totpRetryPage, totpStartPage } from '../views/totp-pages.ts';
@@ -35,7 +34,7 @@ export async function totpPages(app: FastifyInstance): Promise<void> {
     if (!session) return reply;
     const account = await usernameOf(request, reply);
     if (!account) return reply;
-    const needsReauth = session.level === 2 && auth.context.now() - session.createdAt > FRESH_SIGN_IN_MS;
+    const needsReauth = session.level === 2 && !auth.isFreshSignIn(session);
     const model: TOTPStartModel = { level: session.level, canSignInWithEmail: session.level === 1 && account.hasChannel, needsReauth, ...extra };
     return sendHTML(reply, status, totpStartPage(pageContext(request, reply, account.username), model));
   }
@@ -50,7 +49,7 @@ export async function totpPages(app: FastifyInstance): Promise<void> {
     const result = await auth.beginTOTPEnrollment(session, label === '' ? undefined : label, password === '' ? undefined : { password }, clientOf(request));
     if (result.status === 'reauth_required') {
       return showStart(request, reply, result.retryAfter === undefined ? 401 : 429, {
-        error: result.retryAfter === undefined ? 'That password is not right' : `Too many attempts — try again in ${result.retryAfter} seconds`,
+        error: result.retryAfter === undefined ? 'That password is not right' : tooManyAttempts(reply, result.retryAfter),
       });
     }
     if (result.status === 'too_many_factors') return showStart(request, reply, 409, { error: 'You have the most authenticators allowed. Remove one first.' });
