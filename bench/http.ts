@@ -21,7 +21,8 @@ import type { Operation, Sample, Summary } from './http/load.ts';
 import { addInterval, emptyAccount, probeSync, snapshot } from './http/monitor.ts';
 import type { CPUAccount } from './http/monitor.ts';
 import { parseHTTPBenchOptions } from './http/options.ts';
-import { formatMeasurements, formatTargets, writeRecord } from './http/report.ts';
+import { formatMeasurements, formatTargets } from './http/report.ts';
+import { writeResult } from './lib.ts';
 import type { MeasurementRow, TargetRow } from './http/report.ts';
 import { PASSWORD, SECRET_KEY, checkSeedWithEngine, identity, seedStore } from './http/seed.ts';
 import type { SeedResult } from './http/seed.ts';
@@ -375,7 +376,7 @@ async function main(): Promise<number> {
         : `INVALID RUN: ${failures} failed requests ${JSON.stringify(warmupFailures)}${exhausted.length ? `; pool used up in ${exhausted.join(', ')}` : ''}${disturbed.length ? `; other processes busy during ${disturbed.join(', ')}` : ''}`,
     ];
     console.log(lines.join('\n'));
-    const file = await writeRecord({ suite: 'http', date, environment, options, throttles: THROTTLE_NOTE, seeds, memory, syncProbes, valid, disturbed, warmupFailures, rows, targets }, new URL('results/', import.meta.url));
+    const file = await writeResult({ suite: 'http', date, environment, options, throttles: THROTTLE_NOTE, seeds, memory, syncProbes, valid, disturbed, warmupFailures, rows, targets }, new URL('results/', import.meta.url));
     console.log(`\nResults: ${file}`);
     if (profileDir !== undefined) console.log(`Server CPU profile: ${profileDir}/ (open in Chrome DevTools or speedscope)`);
     console.log(`Total ${fmt((performance.now() - started) / 1000)} s`);

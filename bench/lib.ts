@@ -114,10 +114,12 @@ async function warmUp(benchCase: BenchCase, warmupMs: number): Promise<Runner> {
   return runner;
 }
 
-function median(values: number[]): number {
+/** The median; NaN for no values. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+  return sorted.length % 2 === 1 ? (sorted[middle] ?? NaN) : ((sorted[middle - 1] ?? NaN) + (sorted[middle] ?? NaN)) / 2;
 }
 
 /** Runs every group of a suite: checks, warm-up, then rounds in which the cases take turns in a rotating order. */
@@ -199,24 +201,26 @@ export function formatTable(result: SuiteResult): string {
       lines.push([group.name, label, number.format(row.medianOpsPerSecond), number.format(row.minOpsPerSecond), number.format(row.maxOpsPerSecond), ratio, floorRatio]);
     }
   }
-  const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => (line[column] ?? '').length)));
-  const numeric = new Set([2, 3, 4, 5, 6]);
-  const format = (cells: string[]): string =>
-    `| ${cells.map((cell, column) => (numeric.has(column) ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0))).join(' | ')} |`;
-  const rule = `|${widths.map((width, column) => (numeric.has(column) ? `${'-'.repeat(width + 1)}:` : '-'.repeat(width + 2))).join('|')}|`;
   const { environment, options } = result;
   return [
     `${result.suite}: ${result.description}`,
     `Node ${environment.node}, ${environment.cpu} ×${environment.cpuCount}; ${options.rounds} rounds of ${options.roundMs} ms after ${options.warmupMs} ms warm-up`,
     '',
-    format(header),
-    rule,
-    ...lines.map(format),
+    markdownTable(header, lines, new Set([2, 3, 4, 5, 6])),
   ].join('\n');
 }
 
-/** Writes a suite's results to DIRECTORY/NAME-<date>.json and returns the path. */
-export async function writeResult(result: SuiteResult, directory: URL): Promise<string> {
+/** A plain-text table that is also valid Markdown, with the `numeric` columns right-aligned. */
+export function markdownTable(header: string[], lines: string[][], numeric: ReadonlySet<number>): string {
+  const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => (line[column] ?? '').length)));
+  const format = (cells: string[]): string =>
+    `| ${cells.map((cell, column) => (numeric.has(column) ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0))).join(' | ')} |`;
+  const rule = `|${widths.map((width, column) => (numeric.has(column) ? `${'-'.repeat(width + 1)}:` : '-'.repeat(width + 2))).join('|')}|`;
+  return [format(header), rule, ...lines.map(format)].join('\n');
+}
+
+/** Writes a suite's results to DIRECTORY/SUITE-<date>.json and returns the path. */
+export async function writeResult<T extends { suite: string; date: string }>(result: T, directory: URL): Promise<string> {
   await mkdir(directory, { recursive: true });
   const stamp = result.date.slice(0, 19).replaceAll(':', '-');
   const file = new URL(`${result.suite}-${stamp}.json`, directory);

@@ -9,9 +9,10 @@
  */
 import { Pool } from 'undici';
 import type { BenchServer } from './server.ts';
+import { COOKIE } from '../../src/http/cookies.ts';
 
 export const USER_AGENT = 'otpgate-bench-http/1';
-const PENDING_COOKIE = '__Host-otpgate-pending';
+const PENDING_COOKIE = COOKIE.pending;
 
 /** A keep-alive pool of `connections` HTTPS connections to the server (one request in flight on each). */
 export function openPool(server: Pick<BenchServer, 'port' | 'ca'>, connections: number): Pool {

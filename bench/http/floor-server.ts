@@ -18,8 +18,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { verifyPassword } from '../../src/auth/password-hash.ts';
 import { TLS_CIPHERS, TLS_MIN_VERSION, ensureSelfSignedCertificate } from '../../src/http/tls.ts';
+import { COOKIE } from '../../src/http/cookies.ts';
 
-const PENDING_COOKIE = '__Host-otpgate-pending';
+const PENDING_COOKIE = COOKIE.pending;
 const START_TIMEOUT_MS = 30_000;
 const MAX_BODY = 4096;
 

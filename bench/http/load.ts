@@ -4,6 +4,7 @@
  * are counted by label. Rounds of the same cell are merged into one Sample.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { median } from '../lib.ts';
 import type { Outcome } from './client.ts';
 
 /** One operation: its outcome, or null when the workload has nothing left to send (pool used up). */
@@ -88,13 +89,6 @@ export function startBackground(operation: Operation, concurrency: number, sampl
       return round;
     },
   };
-}
-
-export function median(values: number[]): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] ?? NaN) : ((sorted[middle - 1] ?? NaN) + (sorted[middle] ?? NaN)) / 2;
 }
 
 /** Nearest-rank percentile of unsorted values (p in 0…100). */

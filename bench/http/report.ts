@@ -1,5 +1,5 @@
-/** Plain-text tables (also valid Markdown, as bench/lib.ts prints them) and the JSON record. */
-import { mkdir, writeFile } from 'node:fs/promises';
+/** The tables `npm run bench:http` prints (plain text that is also valid Markdown). */
+import { markdownTable } from '../lib.ts';
 import type { Summary } from './load.ts';
 import type { CPUAccount } from './monitor.ts';
 
@@ -21,15 +21,6 @@ export interface TargetRow {
 
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 const ms = (value: number): string => (Number.isNaN(value) ? '–' : value < 10 ? value.toFixed(2) : value.toFixed(1));
-
-/** A table with `numeric` columns right-aligned, in bench/lib.ts's style. */
-export function formatTable(header: string[], lines: string[][], numeric: ReadonlySet<number>): string {
-  const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => (line[column] ?? '').length)));
-  const format = (cells: string[]): string =>
-    `| ${cells.map((cell, column) => (numeric.has(column) ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0))).join(' | ')} |`;
-  const rule = `|${widths.map((width, column) => (numeric.has(column) ? `${'-'.repeat(width + 1)}:` : '-'.repeat(width + 2))).join('|')}|`;
-  return [format(header), rule, ...lines.map(format)].join('\n');
-}
 
 export function formatMeasurements(rows: MeasurementRow[]): string {
   const header = [
@@ -56,17 +47,9 @@ export function formatMeasurements(rows: MeasurementRow[]): string {
       s.failures === 0 ? '0' : `${s.failures}: ${Object.entries(s.failureKinds).map(([kind, n]) => `${kind} ×${n}`).join(', ')}`,
     ];
   });
-  return formatTable(header, lines, new Set([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]));
+  return markdownTable(header, lines, new Set([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]));
 }
 
 export function formatTargets(rows: TargetRow[]): string {
-  return formatTable(['Target', 'Measured', 'Required', 'Result'], rows.map((r) => [r.target, r.measured, r.required, r.pass === null ? 'info' : r.pass ? 'PASS' : 'FAIL']), new Set());
-}
-
-/** Writes `record` to DIRECTORY/http-<date>.json and returns the path. */
-export async function writeRecord(record: { date: string; [key: string]: unknown }, directory: URL): Promise<string> {
-  await mkdir(directory, { recursive: true });
-  const file = new URL(`http-${record.date.slice(0, 19).replaceAll(':', '-')}.json`, directory);
-  await writeFile(file, `${JSON.stringify(record, null, 2)}\n`);
-  return file.pathname;
+  return markdownTable(['Target', 'Measured', 'Required', 'Result'], rows.map((r) => [r.target, r.measured, r.required, r.pass === null ? 'info' : r.pass ? 'PASS' : 'FAIL']), new Set());
 }

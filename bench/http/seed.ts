@@ -132,7 +132,7 @@ export async function checkSeedWithEngine(path: string, i: number): Promise<void
     const auth = createAuth({ store, sender: noSender, secretKey: SECRET_KEY });
     const client = { ip: '10.255.0.3', userAgent: 'otpgate-bench-check' };
     const started = await auth.startLogin(identity.username(i), PASSWORD, client);
-    if (started.status !== 'otp_required' || started.methods.join() !== 'totp') throw new Error(`seed check: password step answered ${JSON.stringify(started)}`);
+    if (started.status !== 'otp_required' || started.methods.join() !== 'totp') throw new Error(`seed check: password step answered ${started.status}${started.status === 'otp_required' ? ` with methods ${started.methods.join()}` : ''}`);
     const factors: TOTPFactor[] = await store.listTOTPFactors(identity.userId(i));
     if (factors.length !== 1 || factors[0]?.confirmedAt === null) throw new Error('seed check: the seeded factor is not one confirmed factor');
     const code = generateTOTP(createOTPKey(identity.totpSecret(i)), Date.now());
