@@ -11,6 +11,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IssuedSession } from '../auth/index.ts';
+import { clientOf } from './client-info.ts';
 
 export const COOKIE = {
   session: '__Host-otpgate-session',
@@ -48,7 +49,7 @@ export function setSessionCookie(request: FastifyRequest, reply: FastifyReply, i
 
 /** A new session replaces whatever session and pending login the browser held (I6). */
 export async function startSession(request: FastifyRequest, reply: FastifyReply, issued: IssuedSession, deviceToken?: string): Promise<void> {
-  if (request.sessionToken) await request.server.auth.endSession(request.sessionToken, { ip: request.ip, userAgent: String(request.headers['user-agent'] ?? '').slice(0, 256) });
+  if (request.sessionToken) await request.server.auth.endSession(request.sessionToken, clientOf(request));
   if (request.cookies[COOKIE.pending] !== undefined) clearCookie(reply, COOKIE.pending);
   setSessionCookie(request, reply, issued);
   if (deviceToken) setCookie(reply, COOKIE.device, deviceToken, DEVICE_COOKIE_SECONDS);

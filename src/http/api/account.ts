@@ -1,6 +1,6 @@
 /** The signed-in account: who am I, password change, phone number, recent activity. */
 import type { FastifyInstance } from 'fastify';
-import { clientOf } from '../plugins/request-context.ts';
+import { clientOf } from '../client-info.ts';
 import { iso, requireSession, schema, sendError } from './reply.ts';
 
 export async function accountRoutes(app: FastifyInstance): Promise<void> {

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Reauthentication } from '../../auth/index.ts';
 import { createQRCodeSVG } from '../../otp/index.ts';
-import { clientOf } from '../plugins/request-context.ts';
+import { clientOf } from '../client-info.ts';
 import { iso, requireSession, schema, sendError } from './reply.ts';
 import { setSessionCookie } from '../cookies.ts';
 

@@ -1,7 +1,7 @@
 /** Sign-up, the two login steps and logout. */
 import type { FastifyInstance } from 'fastify';
 import type { DeliveryChannel, FactorMethod } from '../../auth/index.ts';
-import { clientOf } from '../plugins/request-context.ts';
+import { clientOf } from '../client-info.ts';
 import { COOKIE, clearCookie, readCookie, setCookie, startSession } from '../cookies.ts';
 import { clearSessionCookie, schema, sendError } from './reply.ts';
 

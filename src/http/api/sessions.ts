@@ -1,6 +1,6 @@
 /** The account's sessions: list and revoke. */
 import type { FastifyInstance } from 'fastify';
-import { clientOf } from '../plugins/request-context.ts';
+import { clientOf } from '../client-info.ts';
 import type { Reauthentication } from '../../auth/index.ts';
 import { iso, requireSession, schema, sendError } from './reply.ts';
 

@@ -1,7 +1,7 @@
 /** The account security page (`/`) and the changes made from it; every change needs level 2. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Reauthentication, Session } from '../../auth/index.ts';
-import { clientOf } from '../plugins/request-context.ts';
+import { clientOf } from '../client-info.ts';
 import { COOKIE, clearCookie } from '../cookies.ts';
 import { accountPage } from '../views/account-page.ts';
 import type { AccountModel } from '../views/account-page.ts';

@@ -1,7 +1,7 @@
 /** Sign-up, the two sign-in steps and logout, as HTML pages (API.md "Pages"). */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DeliveryChannel, FactorMethod } from '../../auth/index.ts';
-import { clientOf } from '../plugins/request-context.ts';
+import { clientOf } from '../client-info.ts';
 import { COOKIE, clearCookie, readCookie, setCookie } from '../cookies.ts';
 import { loginPage, logoutPage, otpPage, signupClosedPage, signupPage } from '../views/auth-pages.ts';
 import type { OTPModel, SignupModel } from '../views/auth-pages.ts';

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createQRCodeSVG } from '../../otp/index.ts';
-import { clientOf } from '../plugins/request-context.ts';
+import { clientOf } from '../client-info.ts';
 import { COOKIE, clearCookie } from '../cookies.ts';
 import { checkQRCodeSVG, totpEnrollPage, totpRetryPage, totpStartPage } from '../views/totp-pages.ts';
 import type { TOTPStartModel } from '../views/totp-pages.ts';

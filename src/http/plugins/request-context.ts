@@ -5,7 +5,7 @@
 import fp from 'fastify-plugin';
 import cookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Auth, ClientInfo, Session } from '../../auth/index.ts';
+import type { Auth, Session } from '../../auth/index.ts';
 import type { Config } from '../../config.ts';
 import { COOKIE, readCookie } from '../cookies.ts';
 
@@ -20,12 +20,6 @@ declare module 'fastify' {
     /** The raw session token (for rotation and logout); never logged. */
     sessionToken: string | null;
   }
-}
-
-/** The client's address (the socket's, or X-Forwarded-For from a trusted proxy) and user agent. */
-export function clientOf(request: FastifyRequest): ClientInfo {
-  const agent = request.headers['user-agent'];
-  return { ip: request.ip, userAgent: typeof agent === 'string' ? agent.slice(0, 256) : '' };
 }
 
 async function requestContext(app: FastifyInstance, options: { auth: Auth; config: Config }): Promise<void> {
