@@ -113,20 +113,19 @@ export interface AccountOverview {
 export async function accountOverview(ctx: AuthContext, session: Session): Promise<AccountOverview | null> {
   const user = await ctx.store.getUserById(session.userId);
   if (!user) return null;
-  const [totp, recoveryCodesLeft, otpFailures, recent] = await Promise.all([
+  const [totp, recoveryCodesLeft, otpFailures] = await Promise.all([
     ctx.store.listTOTPFactors(user.id),
     ctx.store.countRecoveryCodes(user.id),
     ctx.store.getAttemptCount(throttleKey.otp(user.id), ctx.now()),
-    ctx.store.listAudit({ userId: user.id, limit: 200 }),
   ]);
   // Email and SMS have no row of their own: their last use is the newest sign-in by them.
-  const lastSignIn = (method: 'email' | 'sms') => recent.find((e) => e.type === 'login_succeeded' && e.method === method)?.at ?? null;
+  const lastSignIn = (method: 'email' | 'sms'): Promise<number | null> => ctx.store.lastAuditAt(user.id, 'login_succeeded', method);
   const factors: AccountOverview['factors'] = totp
     .filter((f: TOTPFactor) => f.confirmedAt !== null)
     .map((f) => ({ id: f.id, type: 'totp' as const, label: f.label, createdAt: f.createdAt, lastUsedAt: f.lastUsedAt }));
-  if (user.email && ctx.factors.has('email')) factors.push({ id: 'email', type: 'email', label: user.email, createdAt: user.createdAt, lastUsedAt: lastSignIn('email') });
+  if (user.email && ctx.factors.has('email')) factors.push({ id: 'email', type: 'email', label: user.email, createdAt: user.createdAt, lastUsedAt: await lastSignIn('email') });
   if (user.phone && user.phoneVerifiedAt !== null && ctx.factors.has('sms')) {
-    factors.push({ id: 'sms', type: 'sms', label: user.phone, createdAt: user.phoneVerifiedAt, lastUsedAt: lastSignIn('sms') });
+    factors.push({ id: 'sms', type: 'sms', label: user.phone, createdAt: user.phoneVerifiedAt, lastUsedAt: await lastSignIn('sms') });
   }
   const lockAt = ctx.limits.otp.lockAt;
   return {

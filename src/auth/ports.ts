@@ -259,6 +259,8 @@ export interface Store {
   // Audit trail (append-only)
   appendAudit(event: AuditEvent): Promise<void>;
   listAudit(options: { userId?: string; limit: number }): Promise<StoredAuditEvent[]>;
+  /** When the user's newest event of `type` with `method` happened; null when there is none. */
+  lastAuditAt(userId: string, type: string, method: AuditEvent['method']): Promise<number | null>;
 
   // Coalesced writes for the login hot path. Each is ONE write transaction that does
   // exactly what the separate calls named in its comment do, in that order, and is all or

@@ -631,6 +631,19 @@ export function testStore(name: string, makeStore: () => Promise<StoreFixture>):
         assert.deepEqual((await store.listAudit({ limit: 1 })).map((e) => e.type), ['code_refused']);
         assert.deepEqual(await store.listAudit({ userId: 'nobody', limit: 10 }), []);
       });
+
+      test('lastAuditAt() finds the newest event of a type and method, however old', async (store) => {
+        const user = await createUser(store);
+        const signIn = (at: number, method: AuditEvent['method']): AuditEvent => ({ at, userId: user.id, type: 'login_succeeded', method, ip: null, userAgent: null, detail: null });
+        await store.appendAudit(signIn(NOW, 'email'));
+        await store.appendAudit(signIn(NOW + 1, 'email'));
+        for (let i = 0; i < 250; i++) await store.appendAudit(signIn(NOW + 10 + i, 'totp'));
+        assert.equal(await store.lastAuditAt(user.id, 'login_succeeded', 'email'), NOW + 1);
+        assert.equal(await store.lastAuditAt(user.id, 'login_succeeded', 'totp'), NOW + 259);
+        assert.equal(await store.lastAuditAt(user.id, 'login_succeeded', 'sms'), null);
+        assert.equal(await store.lastAuditAt(user.id, 'logout', null), null);
+        assert.equal(await store.lastAuditAt('nobody', 'login_succeeded', 'email'), null);
+      });
     });
 
     void describe('resetSecondFactors()', () => {

@@ -349,6 +349,7 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): SQLiteSto
     appendAudit: (e) => run(() => op.appendAudit(e)),
     listAudit: ({ userId, limit }) =>
       run(() => (userId === undefined ? stmt(SQL.listAudit).all(limit) : stmt(SQL.listUserAudit).all(userId, limit)).map(toStoredAuditEvent)),
+    lastAuditAt: (userId, type, method) => run(() => { const row = stmt(SQL.lastUserAuditAt).get(userId, type, method); return row === undefined ? null : num(row, 'at'); }),
 
     beginPasswordAttempt: (input) =>
       claim(() =>
