@@ -43,13 +43,13 @@ function isUniqueViolation(error: unknown): boolean {
   return error instanceof Error && 'errcode' in error && error.errcode === SQLITE_CONSTRAINT_UNIQUE;
 }
 
-/** Opens (creating and migrating if needed) the SQLite database at `path`. */
 /** A Store, plus what its WAL checkpointer thread has done (for tests and benchmarks). */
 export interface SQLiteStore extends Store {
   /** Checkpoints made by the checkpointer thread; 0 while it has not started. */
   walCheckpoints(): number;
 }
 
+/** Opens (creating and migrating if needed) the SQLite database at `path`. */
 export function openSQLiteStore(path: string, options: SQLiteStoreOptions = {}): Promise<SQLiteStore> {
   return new Promise((resolve) => {
     resolve(createSQLiteStore(path, options));
@@ -155,6 +155,11 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): SQLiteSto
         ? changes(SQL.acceptTOTPStepAndConfirm, step, now, now, factorId, step) === 1
         : changes(SQL.acceptTOTPStep, step, now, factorId, step) === 1,
     useRecoveryCode: (userId: string, codeHash: string, now: number): boolean => changes(SQL.useRecoveryCode, now, userId, codeHash) === 1,
+    /** Used codes go too: the new set is the whole set. */
+    replaceRecoveryCodes: (userId: string, codeHashes: readonly string[], now: number): void => {
+      changes(SQL.deleteUserRecoveryCodes, userId);
+      for (const hash of codeHashes) changes(SQL.insertRecoveryCode, userId, hash, now);
+    },
     countRecoveryCodes: (userId: string): number => {
       const row = stmt(SQL.countRecoveryCodes).get(userId);
       return row === undefined ? 0 : num(row, 'n');
@@ -274,17 +279,13 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): SQLiteSto
 
     replaceRecoveryCodes: (userId, codeHashes, now) =>
       run(() => {
-        immediate(() => {
-          changes(SQL.deleteUserRecoveryCodes, userId);
-          for (const hash of codeHashes) changes(SQL.insertRecoveryCode, userId, hash, now);
-        });
+        immediate(() => op.replaceRecoveryCodes(userId, codeHashes, now));
       }),
     addFirstRecoveryCodes: (userId, codeHashes, now) =>
       run(() =>
         immediate(() => {
           if (op.countRecoveryCodes(userId) > 0) return false;
-          changes(SQL.deleteUserRecoveryCodes, userId);
-          for (const hash of codeHashes) changes(SQL.insertRecoveryCode, userId, hash, now);
+          op.replaceRecoveryCodes(userId, codeHashes, now);
           return true;
         }),
       ),
