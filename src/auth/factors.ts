@@ -7,7 +7,7 @@ import type { Session, TOTPFactor } from './ports.ts';
 import type { AuthContext, ClientInfo } from './context.ts';
 import type { IssuedSession } from './sessions.ts';
 import { rotateSession } from './sessions.ts';
-import { createKeyURI, encodeBase32, generateSecret } from '../otp/index.ts';
+import { createKeyURI, encodeBase32, generateSecret, normalizeCode } from '../otp/index.ts';
 import { seal } from './keyring.ts';
 import { generateId, generateNumericCode, keyedHash, safeEqual } from './tokens.ts';
 import { checkTOTPCode, recoveryCodeHash, totpSealContext } from './second-factor.ts';
@@ -212,7 +212,7 @@ export async function confirmPhoneVerification(ctx: AuthContext, session: Sessio
     await ctx.store.deletePhoneVerification(session.userId);
     return { status: 'code_expired' };
   }
-  const digits = code.replace(/[\s\u00a0-]/g, '');
+  const digits = normalizeCode(code);
   if (!safeEqual(phoneCodeHash(ctx, session.userId, pending.phone, digits), pending.codeHash)) {
     return { status: 'invalid_code', attemptsLeft: PHONE_CODE_ATTEMPTS - attempts };
   }

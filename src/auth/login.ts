@@ -17,6 +17,7 @@ import { auditEvent, recordEvent } from './audit.ts';
 import { loginCodeMessage } from './messages.ts';
 import { matchTOTPCode, recoveryCodeHash } from './second-factor.ts';
 import { canonicalRecoveryCode } from './recovery-codes.ts';
+import { normalizeCode } from '../otp/index.ts';
 import { notify } from './notifications.ts';
 
 export type StartResult =
@@ -47,7 +48,7 @@ export type VerifyResult =
  */
 export async function startLogin(ctx: AuthContext, username: string, password: string, client: ClientInfo, deviceToken?: string): Promise<StartResult> {
   const now = ctx.now();
-  const normalized = normalizeUsername(username);
+  const normalized = normalizeUsername(username, { forLookup: true });
   const user = normalized.ok ? await ctx.store.getUserByUsername(normalized.value) : null;
   // The per-username counter is keyed on the name, existing or not, so its answers tell
   // nothing; a browser that signed in to this account before counts on its own counter.
@@ -258,7 +259,7 @@ async function findProof(ctx: AuthContext, pending: PendingLogin, method: Factor
     const canonical = canonicalRecoveryCode(code);
     return canonical ? { ok: true, proof: { kind: 'recovery', userId: pending.userId, codeHash: recoveryCodeHash(ctx, pending.userId, canonical) } } : { ok: false };
   }
-  const digits = code.replace(/[\s\u00a0-]/g, '');
+  const digits = normalizeCode(code);
   // Keyed hashes are compared in the Store: without the key, timing says nothing about the code.
   return /^\d{6}$/.test(digits) ? { ok: true, proof: { kind: 'code', channel: method, codeHash: loginCodeHash(ctx, pending.idHash, digits) } } : { ok: false };
 }

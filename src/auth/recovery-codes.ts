@@ -5,7 +5,7 @@
  * fast keyed hash is enough (SECURITY.md item 21): no guessing can reach such a code.
  */
 import { randomBytes } from 'node:crypto';
-import { encodeBase32 } from '../otp/index.ts';
+import { encodeBase32, normalizeCode } from '../otp/index.ts';
 
 export const RECOVERY_CODE_COUNT = 10;
 
@@ -24,6 +24,6 @@ export function generateRecoveryCodes(count = RECOVERY_CODE_COUNT): string[] {
 
 /** The canonical form compared at use: lower case, no spaces or hyphens; null when it cannot be a code. */
 export function canonicalRecoveryCode(input: string): string | null {
-  const value = input.replace(/[\s\u00a0-]/g, '').toLowerCase();
+  const value = normalizeCode(input).toLowerCase();
   return value.length === RECOVERY_CODE_LENGTH && /^[a-z2-7]+$/.test(value) ? value : null;
 }

@@ -119,7 +119,7 @@ export async function runCLI(argv: string[], io: Output = { out: (l) => console.
 }
 
 async function findUser(auth: Auth, name: string): Promise<User | null> {
-  const n = normalizeUsername(name);
+  const n = normalizeUsername(name, { forLookup: true });
   return n.ok ? auth.context.store.getUserByUsername(n.value) : null;
 }
 

@@ -18,9 +18,10 @@ test('normalizeCode() strips non-breaking, thin and other Unicode spaces and das
   assert.equal(normalizeCode('123\u2212456'), '123456');
 });
 
-test('normalizeCode() leaves every other character for the verifier to reject', () => {
+test('normalizeCode() maps full-width digits to ASCII and leaves every other character for the verifier to reject', () => {
   assert.equal(normalizeCode('12a.456'), '12a.456');
-  assert.equal(normalizeCode('１２３456'), '１２３456');
+  assert.equal(normalizeCode('１２３456'), '123456');
+  assert.equal(normalizeCode('١٢٣456'), '١٢٣456');
 });
 
 test('normalizeCode() rejects a non-string', () => {

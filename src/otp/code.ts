@@ -1,13 +1,21 @@
-// Separators people type or paste inside a code: any Unicode white space (including
-// no-break U+00A0, thin U+2009 and narrow no-break U+202F) and hyphens/dashes.
-const SEPARATORS = /[\s\u2010-\u2015\u2212-]/gu;
+// Separators people type or paste inside a code: any Unicode white space (\s: no-break
+// U+00A0, U+2000–200A, narrow no-break U+202F, ideographic U+3000…), zero-width space
+// U+200B, hyphens and dash look-alikes (U+2010–2015, minus U+2212, small and full-width
+// hyphen-minus U+FE58, U+FE63, U+FF0D).
+const SEPARATORS = /[\s\u200b\u2010-\u2015\u2212\ufe58\ufe63\uff0d-]/gu;
+// Full-width digits, as an East Asian input method types them.
+const FULL_WIDTH_DIGITS = /[\uff10-\uff19]/gu;
 
-/** Removes the spaces and hyphens people type inside a code ("123 456", "123-456"), leaving other characters for the verifier to reject. */
+/**
+ * Cleans a typed code of any kind (TOTP, email/SMS, phone verification, recovery): drops
+ * spaces and dashes ("123 456", "123–456") and maps full-width digits to ASCII, leaving
+ * every other character for the verifier to reject.
+ */
 export function normalizeCode(input: string): string {
   if (typeof input !== 'string') {
     throw new TypeError('Code must be a string');
   }
-  return input.replace(SEPARATORS, '');
+  return input.replace(SEPARATORS, '').replace(FULL_WIDTH_DIGITS, (d) => String.fromCharCode(d.charCodeAt(0) - 0xff10 + 0x30));
 }
 
 /**
