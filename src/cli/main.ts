@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import type { Auth, StoredAuditEvent, User } from '../auth/index.ts';
 import { openRuntime } from '../runtime.ts';
 import { readPassword } from './prompt.ts';
-import { normalizeUsername } from '../auth/normalize.ts';
+import { escapeControls, normalizeUsername } from '../auth/normalize.ts';
 
 const USAGE = `Usage:
   otpgate user add NAME [--email ADDRESS] [--phone +NUMBER]
@@ -29,7 +29,15 @@ interface Output {
   err: (line: string) => void;
 }
 
-export async function runCLI(argv: string[], io: Output = { out: (l) => console.log(l), err: (l) => console.error(l) }): Promise<number> {
+// Every line reaches the operator's terminal through escapeControls: names, addresses and
+// user agents may hold escape sequences (rows written before they were refused, or crafted).
+const TERMINAL: Output = { out: (l) => console.log(escapeLines(l)), err: (l) => console.error(escapeLines(l)) };
+
+function escapeLines(text: string): string {
+  return text.split('\n').map((line) => line.split('\t').map(escapeControls).join('\t')).join('\n');
+}
+
+export async function runCLI(argv: string[], io: Output = TERMINAL): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -129,16 +137,16 @@ async function listUsers(auth: Auth, io: Output): Promise<void> {
   for (const u of users) {
     const totp = (await auth.context.store.listTOTPFactors(u.id)).filter((f) => f.confirmedAt !== null).length;
     const phone = u.phone ? `${u.phone}${u.phoneVerifiedAt ? '' : ' (unverified)'}` : '-';
-    io.out([u.username, u.email ?? '-', phone, String(totp), u.disabled ? 'disabled' : 'active', new Date(u.createdAt).toISOString()].join('\t'));
+    io.out([escapeControls(u.username), escapeControls(u.email ?? '-'), escapeControls(phone), String(totp), u.disabled ? 'disabled' : 'active', new Date(u.createdAt).toISOString()].join('\t'));
   }
 }
 
-/** One line per event; values are JSON-encoded so a crafted user agent cannot forge lines. */
+/** One line per event; values are JSON-encoded and escaped so a crafted user agent can neither forge lines nor drive the terminal. */
 function formatEvent(e: StoredAuditEvent): string {
   const parts = [new Date(e.at).toISOString(), e.type, `user=${e.userId ?? '-'}`];
   if (e.method) parts.push(`method=${e.method}`);
   if (e.ip) parts.push(`ip=${JSON.stringify(e.ip)}`);
   if (e.userAgent) parts.push(`agent=${JSON.stringify(e.userAgent)}`);
   if (e.detail) parts.push(JSON.stringify(e.detail));
-  return parts.join(' ');
+  return escapeControls(parts.join(' '));
 }
