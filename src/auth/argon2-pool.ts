@@ -7,11 +7,30 @@
  * need no hash (an OTP step, a health check) are answered at once while the cores are
  * busy hashing, and hashing still takes every idle cycle. Jobs wait in FIFO order.
  *
+ * Jobs waiting for a thread are bounded (`maxWaiting`, default 64): past it a new hash
+ * is refused at once with ServerBusyError, so a flood of logins costs neither unbounded
+ * memory nor an ever-longer wait for everyone; the HTTP layer answers 503 `server_busy`.
+ *
  * Idle workers do not keep the process alive.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { HashAnswer, HashJob } from './argon2-worker.ts';
+
+/** Hashes waiting for a thread, past which new ones are refused (about a second of work per core at the default cost). */
+export const DEFAULT_MAX_WAITING = 64;
+
+/** A hash refused because the queue is full: answered 503 `server_busy` with Retry-After. */
+export class ServerBusyError extends Error {
+  readonly code = 'server_busy';
+  readonly statusCode = 503;
+  readonly retryAfterSeconds = 1;
+
+  constructor() {
+    super('Password hashing queue is full');
+    this.name = 'ServerBusyError';
+  }
+}
 
 interface Waiting {
   job: HashJob;
@@ -28,12 +47,18 @@ export interface Argon2Pool {
   hash(job: Omit<HashJob, 'id'>): Promise<Buffer>;
   /** Threads started so far. */
   readonly size: number;
+  /** Jobs that may wait for a thread; a hash asked for beyond them is refused (ServerBusyError). */
+  maxWaiting: number;
+  /** Hashes refused so far because the queue was full. */
+  readonly refused: number;
   /** Stops every worker; a hash asked for afterwards starts them again. */
   close(): Promise<void>;
 }
 
-export function createArgon2Pool(threads = availableParallelism()): Argon2Pool {
+export function createArgon2Pool(threads = availableParallelism(), options: { maxWaiting?: number } = {}): Argon2Pool {
   if (!Number.isInteger(threads) || threads < 1) throw new RangeError('threads must be a positive integer');
+  let maxWaiting = checkMaxWaiting(options.maxWaiting ?? DEFAULT_MAX_WAITING);
+  let refused = 0;
   const slots: Slot[] = [];
   const queue: Waiting[] = [];
   let nextId = 1;
@@ -78,6 +103,12 @@ export function createArgon2Pool(threads = availableParallelism()): Argon2Pool {
   return {
     hash(job) {
       return new Promise((resolve, reject) => {
+        const idleOrNew = slots.some((s) => s.busy === null) || slots.length < threads;
+        if (!idleOrNew && queue.length >= maxWaiting) {
+          refused++;
+          reject(new ServerBusyError());
+          return;
+        }
         queue.push({ job: { ...job, id: nextId++ }, resolve, reject });
         const idle = slots.find((s) => s.busy === null) ?? (slots.length < threads ? start() : undefined);
         if (idle) dispatch(idle);
@@ -85,6 +116,15 @@ export function createArgon2Pool(threads = availableParallelism()): Argon2Pool {
     },
     get size() {
       return slots.length;
+    },
+    get maxWaiting() {
+      return maxWaiting;
+    },
+    set maxWaiting(value: number) {
+      maxWaiting = checkMaxWaiting(value);
+    },
+    get refused() {
+      return refused;
     },
     async close() {
       const stopping = slots.splice(0);
@@ -96,4 +136,9 @@ export function createArgon2Pool(threads = availableParallelism()): Argon2Pool {
       }));
     },
   };
+}
+
+function checkMaxWaiting(value: number): number {
+  if (!Number.isInteger(value) || value < 0) throw new RangeError('maxWaiting must be a non-negative integer');
+  return value;
 }

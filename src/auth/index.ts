@@ -9,5 +9,6 @@ export type { Limits } from './throttle.ts';
 export { DEFAULT_LIMITS } from './throttle.ts';
 export { DEFAULT_ARGON2, argon2Implementation, hashPassword, verifyPassword } from './password-hash.ts';
 export type { Argon2Parameters } from './password-hash.ts';
+export { ServerBusyError } from './argon2-pool.ts';
 export type * from './ports.ts';
 export { FRESH_SIGN_IN_MS } from './reauth.ts';

@@ -23,10 +23,11 @@ export const DEFAULT_ARGON2: Argon2Parameters = { memoryCost: 19456, timeCost: 2
 const HASH_LENGTH = 32;
 const SALT_LENGTH = 16; // 128 bits
 
-const pool = createArgon2Pool();
+/** The process's one pool: every hash waits here (its `maxWaiting` bounds the queue). */
+export const argon2Pool = createArgon2Pool();
 
 function computeArgon2id(password: string, salt: Uint8Array, params: Argon2Parameters): Promise<Buffer> {
-  return pool.hash({ password, salt, ...params, hashLength: HASH_LENGTH });
+  return argon2Pool.hash({ password, salt, ...params, hashLength: HASH_LENGTH });
 }
 
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64').replace(/=+$/, '');

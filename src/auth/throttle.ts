@@ -10,8 +10,10 @@
  *   would let anyone keep the owner out); forgotten after a day without failures. A
  *   browser holding the account's device cookie (set at a completed sign-in) counts
  *   on a counter of its own, so strangers' failures never delay the owner;
- * - per client address: token buckets on password attempts and on code sends.
+ * - per client address: token buckets on password attempts, code sends and sign-ups;
+ *   an IPv6 client counts by its /64 (one subscriber's allocation), IPv4 by its address.
  */
+import { isIPv4, isIPv6 } from 'node:net';
 import type { AttemptPolicy } from './ports.ts';
 
 export interface Limits {
@@ -54,12 +56,44 @@ export const throttleKey = {
   knownDevice: (userId: string) => `password-device:${userId}`,
   /** Password re-authentication inside a session (its own counter: a session cannot stall the owner's sign-in). */
   reauth: (userId: string) => `reauth:${userId}`,
-  signup: (ip: string) => `ip-signup:${ip}`,
+  signup: (ip: string) => `ip-signup:${addressKey(ip)}`,
   enrollment: (userId: string) => `enroll:${userId}`,
   accountSends: (userId: string) => `send:${userId}`,
-  ipPasswords: (ip: string) => `ip-password:${ip}`,
-  ipSends: (ip: string) => `ip-send:${ip}`,
+  ipPasswords: (ip: string) => `ip-password:${addressKey(ip)}`,
+  ipSends: (ip: string) => `ip-send:${addressKey(ip)}`,
 };
+
+/**
+ * The part of a client address that per-address limits count: an IPv6 address's /64 (a
+ * single host is routinely given a whole /64, so counting full addresses limits nothing),
+ * an IPv4 address (also written IPv4-mapped, `::ffff:192.0.2.1`) whole. Anything else is
+ * kept as it is.
+ */
+export function addressKey(ip: string): string {
+  if (isIPv4(ip)) return ip;
+  if (!isIPv6(ip)) return ip;
+  const groups = expandIPv6(ip);
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    const [high = 0, low = 0] = groups.slice(6);
+    return [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.');
+  }
+  return `${groups.slice(0, 4).map((g) => g.toString(16)).join(':')}::/64`;
+}
+
+/** The eight 16-bit groups of a valid IPv6 address (`::` expanded, a dotted IPv4 tail converted). */
+function expandIPv6(ip: string): number[] {
+  let text = ip.toLowerCase().replace(/%.*$/, '');
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const zeros = Array<string>(8 - left.length - right.length).fill('0');
+  return [...left, ...(tail === undefined ? [] : zeros), ...right].map((g) => parseInt(g, 16));
+}
 
 /** Whole seconds to wait, at least 1 (what a Retry-After header carries). */
 export function retryAfterSeconds(ms: number): number {

@@ -16,6 +16,7 @@ import type {
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Config } from '../config.ts';
+import { ServerBusyError } from '../auth/index.ts';
 import { createLogger, RequestLogController } from './logging.ts';
 import { TLS_CIPHERS, TLS_MIN_VERSION } from './tls.ts';
 import type { TLSMaterial } from './tls.ts';
@@ -156,6 +157,11 @@ const GENERIC_ERRORS: Record<number, readonly [code: string, message: string]> =
 function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const raw = (error as Partial<FastifyError> | undefined)?.statusCode;
   const status = typeof raw === 'number' && raw >= 400 && raw <= 599 ? raw : 500;
+  if (error instanceof ServerBusyError) {
+    // Counted: one warning per refused request, so an operator sees the queue overflow.
+    request.log.warn({ errorCode: error.code }, 'password hashing queue full; answered 503');
+    return reply.code(503).header('retry-after', String(error.retryAfterSeconds)).send({ error: error.code, message: 'The server is busy; try again in a moment' });
+  }
   if (status >= 500) {
     request.log.error({ err: error }, 'request failed');
     return reply.code(status).send({ error: 'internal_error', message: 'Something went wrong' });

@@ -13,7 +13,7 @@
  * and it still syncs the WAL before each checkpoint. A database without a WAL file
  * (`:memory:`) keeps synchronous=FULL.
  */
-import { closeSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, openSync, statSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
 import type { SQLInputValue, StatementSync } from 'node:sqlite';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
@@ -57,10 +57,28 @@ export function openSQLiteStore(path: string, options: SQLiteStoreOptions = {}):
 }
 
 
+/**
+ * Makes the database file owner-only (0600) before SQLite opens it, whatever the umask:
+ * SQLite gives the -wal and -shm files the database file's mode. Existing files that
+ * group or others could read are tightened.
+ */
+function restrictDatabaseFiles(path: string): void {
+  if (path === '' || path === ':memory:' || path.startsWith('file:')) return;
+  closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+}
+
 function createSQLiteStore(path: string, options: SQLiteStoreOptions): SQLiteStore {
   const sweepBatchSize = options.sweepBatchSize ?? 500;
   if (!Number.isInteger(sweepBatchSize) || sweepBatchSize < 1) throw new RangeError('sweepBatchSize must be a positive integer');
 
+  restrictDatabaseFiles(path);
   const db = new DatabaseSync(path);
   const statements = new Map<string, StatementSync>();
   const stmt = (sql: string): StatementSync => {

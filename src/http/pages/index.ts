@@ -10,6 +10,7 @@ import { isSameOrigin } from '../plugins/same-origin.ts';
 import { verifyCSRF } from '../plugins/csrf.ts';
 import { errorPage, formExpiredPage } from '../views/error-pages.ts';
 import { formField, sendHTML } from './forms.ts';
+import { ServerBusyError } from '../../auth/index.ts';
 import { staticRoutes } from './static.ts';
 import { loginPages } from './login.ts';
 import { accountPages } from './account.ts';
@@ -51,7 +52,10 @@ export async function pageRoutes(app: FastifyInstance): Promise<void> {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const raw = (error as Partial<FastifyError> | undefined)?.statusCode;
     const status = typeof raw === 'number' && raw >= 400 && raw <= 599 ? raw : 500;
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    if (error instanceof ServerBusyError) {
+      request.log.warn({ errorCode: error.code }, 'password hashing queue full; answered 503');
+      reply.header('retry-after', String(error.retryAfterSeconds));
+    } else if (status >= 500) request.log.error({ err: error }, 'request failed');
     // Not the error itself: a parse error may quote the body, which may hold a password.
     else request.log.info({ statusCode: status, errorCode: error.code }, 'request rejected');
     return sendHTML(reply, status, errorPage(brand(), status));
