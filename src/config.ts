@@ -348,6 +348,13 @@ function parseTrustProxy(raw: string | undefined): string[] {
   if (raw === undefined) return [];
   const entries = raw.split(',').map((s) => s.trim());
   for (const entry of entries) {
+    if (isProxyEntry(entry) && tooWide(entry)) {
+      // Trusting (nearly) everyone lets any client write its own address and lifts the TLS rule.
+      throw new ConfigError(
+        'OTPGATE_TRUST_PROXY',
+        `must not trust ranges wider than /8 (IPv4) or /32 (IPv6), got ${shown(entry)}`,
+      );
+    }
     if (!isProxyEntry(entry)) {
       throw new ConfigError(
         'OTPGATE_TRUST_PROXY',
@@ -366,6 +373,15 @@ function isProxyEntry(entry: string): boolean {
   if (prefix === undefined) return true;
   if (!/^\d{1,3}$/.test(prefix)) return false;
   return Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/** True for a CIDR range shorter than /8 (IPv4, also IPv4-mapped: /104) or /32 (IPv6). */
+function tooWide(entry: string): boolean {
+  const [address = '', prefix] = entry.split('/');
+  if (prefix === undefined || isIP(address) === 0) return false;
+  const bits = Number(prefix);
+  if (isIP(address) === 4) return bits < 8;
+  return /^::ffff:/i.test(address) ? bits < 104 : bits < 32;
 }
 
 function parsePublicURL(raw: string | undefined, tls: TLSConfig, port: number): URL {

@@ -16,6 +16,8 @@ import type {
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Config } from '../config.ts';
+import { isLoopbackHost } from '../config.ts';
+import { createPeerFilter } from './trusted-peers.ts';
 import { ServerBusyError } from '../auth/index.ts';
 import { createLogger, RequestLogController } from './logging.ts';
 import { TLS_CIPHERS, TLS_MIN_VERSION } from './tls.ts';
@@ -89,6 +91,16 @@ export async function build(options: BuildOptions): Promise<FastifyInstance> {
           ...serverOptions,
           https: { cert: options.tls.cert, key: options.tls.key, minVersion: TLS_MIN_VERSION, ciphers: TLS_CIPHERS, honorCipherOrder: true },
         });
+
+  // Clear text off loopback is allowed only behind the trusted proxies: nobody else is answered.
+  if (config.tls.mode === 'off' && !isLoopbackHost(config.host)) {
+    const trusted = createPeerFilter(config.trustProxy);
+    app.addHook('onRequest', async (request, reply) => {
+      if (trusted(request.socket.remoteAddress)) return;
+      request.log.warn('refused a request from outside OTPGATE_TRUST_PROXY (TLS is off)');
+      return reply.code(403).send({ error: 'forbidden', message: 'Only the trusted proxies may connect' });
+    });
+  }
 
   app.addHook('onSend', (request, reply, payload, done) => {
     setSecurityHeaders(request, reply);

@@ -4,6 +4,7 @@
  * address and status; the redaction list blanks secret-bearing fields wherever a log
  * call passes them, up to two levels deep, as a second line of defence.
  */
+import { isIP } from 'node:net';
 import { LogController } from 'fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { pino } from 'pino';
@@ -62,7 +63,8 @@ export function serializeRequest(request: RequestLike): { method?: string; url?:
   return {
     method: request.method,
     url: request.url === undefined ? undefined : pathOnly(request.url),
-    remoteAddress: request.ip ?? request.socket?.remoteAddress,
+    // A forwarded value that is not an address is the client's own text: log the socket's.
+    remoteAddress: request.ip !== undefined && isIP(request.ip) !== 0 ? request.ip : request.socket?.remoteAddress,
   };
 }
 
