@@ -1,11 +1,10 @@
 /** What every part of the engine shares: ports, keys, settings and the clock. */
 import type { FactorMethod, Sender, Store } from './ports.ts';
 import type { Argon2Parameters } from './password-hash.ts';
-import { DEFAULT_ARGON2, hashPassword } from './password-hash.ts';
+import { DEFAULT_ARGON2, dummyPasswordHash } from './password-hash.ts';
 import type { BreachCheck } from './breach-check.ts';
 import type { Keyring } from './keyring.ts';
 import { createKeyring } from './keyring.ts';
-import { generateToken } from './tokens.ts';
 import type { Limits } from './throttle.ts';
 import { DEFAULT_LIMITS } from './throttle.ts';
 
@@ -60,8 +59,7 @@ export interface AuthContext {
 
 export function createContext(options: AuthOptions): AuthContext {
   const argon2 = options.argon2 ?? DEFAULT_ARGON2;
-  const dummyHash = hashPassword(generateToken(), argon2);
-  dummyHash.catch(() => undefined); // surfaced where awaited
+  const dummyHash = Promise.resolve(dummyPasswordHash(argon2));
   const notifications = new Set<Promise<void>>();
   return {
     store: options.store,

@@ -39,6 +39,15 @@ export async function hashPassword(password: string, params: Argon2Parameters = 
   return `$argon2id$v=19$m=${params.memoryCost},t=${params.timeCost},p=${params.parallelism}$${b64(salt)}$${b64(hash)}`;
 }
 
+/**
+ * A PHC string of random salt and hash with `params`: verifying any password against it
+ * costs one real hash and never matches. Built without hashing, so it cannot be refused
+ * by a full queue at start-up.
+ */
+export function dummyPasswordHash(params: Argon2Parameters = DEFAULT_ARGON2): string {
+  return `$argon2id$v=19$m=${params.memoryCost},t=${params.timeCost},p=${params.parallelism}$${b64(randomBytes(SALT_LENGTH))}$${b64(randomBytes(HASH_LENGTH))}`;
+}
+
 interface ParsedPHC {
   params: Argon2Parameters;
   salt: Buffer;

@@ -108,6 +108,21 @@ describe('finding 11: the argon2 queue is bounded', () => {
     assert.ok(Number.isInteger(pool.maxWaiting) && pool.maxWaiting > 0 && pool.maxWaiting <= 1024);
   });
 
+  it('finding 11: an engine started while the queue is full still answers unknown usernames once it drains', async () => {
+    const saved = argon2Pool.maxWaiting;
+    argon2Pool.maxWaiting = 0;
+    const busy = Array.from({ length: availableParallelism() }, () => hashPassword('hold', { memoryCost: 19456, timeCost: 20, parallelism: 1 }));
+    let e: Awaited<ReturnType<typeof makeEngine>>;
+    try {
+      e = await makeEngine();
+    } finally {
+      argon2Pool.maxWaiting = saved;
+      await Promise.all(busy);
+    }
+    // The dummy hash compared for unknown usernames (I11) was not a casualty of the full queue.
+    assert.equal((await e.auth.startLogin('nobody', PASSWORD, { ip: '192.0.2.1', userAgent: 'x' })).status, 'invalid_credentials');
+  });
+
   it('finding 11: a login refused by a full queue answers 503 server_busy with Retry-After', async () => {
     const t = await makeApp();
     const c = httpClient(t.app);
