@@ -2,6 +2,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { normalizeEmail, normalizeUsername } from '../../src/auth/normalize.ts';
+import { hashPassword } from '../../src/auth/password-hash.ts';
+import { FAST_ARGON2 } from '../support/engine.ts';
 import { client, makeApp } from '../support/http.ts';
 
 const PASSWORD = 'marigold-teapot-58';
@@ -53,9 +55,13 @@ describe('finding 9: usernames must be one script (UTS #39 highly restrictive)',
     assert.equal((await t.store.listUsers()).length, 0);
   });
 
-  it('finding 9: an existing account is still found for sign-in by its stored name', () => {
-    // Lookups fold the same way, without refusing: an old row keeps working.
-    const lookup = normalizeUsername('\u0430lice', { forLookup: true });
-    assert.deepEqual(lookup, { ok: true, value: '\u0430lice' });
+  it('finding 9: an account stored before the rule (a mixed-script name) can still sign in; new ones cannot be made', async () => {
+    const t = await makeApp();
+    const passwordHash = await hashPassword(PASSWORD, FAST_ARGON2);
+    await t.store.createUser({ id: 'u-old', username: '\u0430lice', email: null, phone: null, passwordHash, createdAt: t.now() });
+    // Lookups only fold: the old row is found, and the sign-in goes on to enrollment.
+    assert.deepEqual(normalizeUsername('\u0410LICE', { forLookup: true }), { ok: true, value: '\u0430lice' });
+    assert.equal((await t.auth.startLogin('\u0430lice', PASSWORD, { ip: '192.0.2.1', userAgent: 'x' })).status, 'enrollment_required');
+    assert.equal((await t.auth.createAccount({ username: '\u0430lice2', password: PASSWORD })).status, 'invalid_request');
   });
 });
