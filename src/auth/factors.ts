@@ -136,11 +136,12 @@ async function issueRecoveryCodes(ctx: AuthContext, userId: string, client: Clie
 async function issueRecoveryCodes(ctx: AuthContext, userId: string, client: ClientInfo, options: { onlyIfNone: true }): Promise<string[] | null>;
 async function issueRecoveryCodes(ctx: AuthContext, userId: string, client: ClientInfo, options?: { onlyIfNone: true }): Promise<string[] | null> {
   const codes = generateRecoveryCodes();
-  const hashes = codes.map((c) => recoveryCodeHash(ctx, userId, canonicalRecoveryCode(c) ?? c));
+  const keyId = ctx.keyring.current.id;
+  const hashes = codes.map((c) => recoveryCodeHash(ctx, userId, canonicalRecoveryCode(c) ?? c, keyId));
   if (options?.onlyIfNone) {
-    if (!(await ctx.store.addFirstRecoveryCodes(userId, hashes, ctx.now()))) return null;
+    if (!(await ctx.store.addFirstRecoveryCodes(userId, hashes, ctx.now(), keyId))) return null;
   } else {
-    await ctx.store.replaceRecoveryCodes(userId, hashes, ctx.now());
+    await ctx.store.replaceRecoveryCodes(userId, hashes, ctx.now(), keyId);
   }
   await recordEvent(ctx, 'recovery_codes_generated', { userId, method: 'recovery', client, detail: { count: codes.length } });
   return codes;

@@ -15,7 +15,7 @@ import { accountFactors, defaultChannel, loginMethods } from './methods.ts';
 import { retryAfterSeconds, throttleKey } from './throttle.ts';
 import { auditEvent, recordEvent } from './audit.ts';
 import { loginCodeMessage } from './messages.ts';
-import { matchTOTPCode, recoveryCodeHash } from './second-factor.ts';
+import { matchTOTPCode, recoveryCodeHash, recoveryCodeKeyId, requireSecretKeys } from './second-factor.ts';
 import { canonicalRecoveryCode } from './recovery-codes.ts';
 import { notify } from './notifications.ts';
 
@@ -198,6 +198,8 @@ export async function verifyLogin(ctx: AuthContext, pendingLoginId: string, meth
   // logins in the same transaction (Store.updateUserAndEndSessions): none finishes.
   const userId = pending.userId;
 
+  // A secret no configured key opens is the operator's to fix: 503, and no attempt spent.
+  await requireSecretKeys(ctx, userId, method);
   const policy = method === 'recovery' ? ctx.limits.recovery : ctx.limits.otp;
   const accountKey = method === 'recovery' ? throttleKey.recovery(userId) : throttleKey.otp(userId);
   const begun = await ctx.store.beginCodeAttempt({ idHash, now, maxAttempts: ctx.limits.pendingAttempts, accountKey, policy });
@@ -256,7 +258,10 @@ async function findProof(ctx: AuthContext, pending: PendingLogin, method: Factor
   }
   if (method === 'recovery') {
     const canonical = canonicalRecoveryCode(code);
-    return canonical ? { ok: true, proof: { kind: 'recovery', userId: pending.userId, codeHash: recoveryCodeHash(ctx, pending.userId, canonical) } } : { ok: false };
+    if (!canonical) return { ok: false };
+    // Recovery codes keep the key id they were hashed under: a rotation does not void them.
+    const keyId = await recoveryCodeKeyId(ctx, pending.userId);
+    return { ok: true, proof: { kind: 'recovery', userId: pending.userId, codeHash: recoveryCodeHash(ctx, pending.userId, canonical, keyId) } };
   }
   const digits = code.replace(/[\s\u00a0-]/g, '');
   // Keyed hashes are compared in the Store: without the key, timing says nothing about the code.

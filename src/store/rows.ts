@@ -157,6 +157,8 @@ export function toStoredAuditEvent(row: Row): StoredAuditEvent {
     ip: strOrNull(row, 'ip'),
     userAgent: strOrNull(row, 'user_agent'),
     detail: auditDetail(row, 'detail'),
+    count: numOrNull(row, 'count') ?? 1,
+    lastAt: numOrNull(row, 'last_at') ?? num(row, 'at'),
   };
 }
 
