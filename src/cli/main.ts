@@ -131,8 +131,11 @@ async function checkKeys(auth: Auth, io: Output): Promise<number> {
   for (const r of reports) io.out([r.keyId ?? '(unrecorded)', r.status, String(r.totpSecrets), String(r.recoveryCodes)].join('\t'));
   const missing = reports.filter((r) => r.status === 'missing' && r.totpSecrets + r.recoveryCodes > 0);
   for (const r of missing) io.err(`otpgate: key ${r.keyId ?? ''} is not configured: add it to OTPGATE_PREVIOUS_SECRET_KEYS, or those accounts cannot sign in`);
-  const idle = reports.filter((r) => r.status === 'previous' && r.totpSecrets + r.recoveryCodes === 0);
-  for (const r of idle) io.out(`previous key ${r.keyId ?? ''} seals nothing any more: it may be removed from OTPGATE_PREVIOUS_SECRET_KEYS`);
+  for (const r of reports.filter((p) => p.status === 'previous')) {
+    io.out(r.totpSecrets + r.recoveryCodes === 0
+      ? `previous key ${r.keyId ?? ''} seals nothing any more: it may be removed from OTPGATE_PREVIOUS_SECRET_KEYS`
+      : `previous key ${r.keyId ?? ''} is still needed: TOTP secrets move to the current key at their next use; recovery codes keep it until used or regenerated`);
+  }
   return missing.length > 0 ? 1 : 0;
 }
 
