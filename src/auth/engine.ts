@@ -50,6 +50,9 @@ export function createAuth(options: AuthOptions) {
     /** Per secret-key id: how many records it still seals or keys, and whether it is configured (`otpgate keys check`). */
     checkKeys: () => keys.checkKeys(ctx),
 
+    /** Deletes expired rows once, and audit events past the retention; answers how many rows went. */
+    sweep: () => ctx.store.sweep(ctx.now(), ctx.sessionIdleMs, ctx.auditRetentionMs),
+
     /** Sweeps expired rows every `intervalMs` without holding the process open; returns a stop function. */
     startSweeper(intervalMs = 60_000, onError: (error: unknown) => void = () => undefined): () => void {
       let running = false;
