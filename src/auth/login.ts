@@ -178,8 +178,23 @@ async function deliverCode(ctx: AuthContext, pending: PendingLogin, user: User, 
 }
 
 /** The stored form of a login code: keyed and bound to its pending login, so a code from login A fails in B. */
-function loginCodeHash(ctx: AuthContext, pendingIdHash: string, code: string): string {
-  return keyedHash(ctx.keyring.codeKey, `login-code:${pendingIdHash}`, code);
+function loginCodeHash(ctx: AuthContext, pendingIdHash: string, code: string, codeKey: Buffer = ctx.keyring.codeKey): string {
+  return keyedHash(codeKey, `login-code:${pendingIdHash}`, code);
+}
+
+/**
+ * The hash to present for a typed login code. A code sent just before a key rotation was
+ * hashed under the previous key: when the typed code's hash under one of the configured
+ * keys equals the stored one (constant-time), that hash is used; else the current key's.
+ */
+function typedLoginCodeHash(ctx: AuthContext, pending: PendingLogin, code: string): string {
+  const current = loginCodeHash(ctx, pending.idHash, code);
+  if (pending.codeHash === null || safeEqual(current, pending.codeHash)) return current;
+  for (const key of ctx.keyring.byId.values()) {
+    const hash = loginCodeHash(ctx, pending.idHash, code, key.codeKey);
+    if (safeEqual(hash, pending.codeHash)) return hash;
+  }
+  return current;
 }
 
 /**
@@ -265,5 +280,5 @@ async function findProof(ctx: AuthContext, pending: PendingLogin, method: Factor
   }
   const digits = code.replace(/[\s\u00a0-]/g, '');
   // Keyed hashes are compared in the Store: without the key, timing says nothing about the code.
-  return /^\d{6}$/.test(digits) ? { ok: true, proof: { kind: 'code', channel: method, codeHash: loginCodeHash(ctx, pending.idHash, digits) } } : { ok: false };
+  return /^\d{6}$/.test(digits) ? { ok: true, proof: { kind: 'code', channel: method, codeHash: typedLoginCodeHash(ctx, pending, digits) } } : { ok: false };
 }

@@ -76,6 +76,24 @@ describe('issue 12 finding 5: secret-key rotation', () => {
     }
   });
 
+  it('finding 5: an emailed code sent just before a rotation is still accepted after it', async () => {
+    const keyA = randomBytes(32);
+    const keyB = randomBytes(32);
+    const engine = await makeEngine({ secretKey: keyA });
+    try {
+      await engine.auth.createAccount({ username: 'mailer', password: PASSWORD, email: 'mailer@example.test', phone: null });
+      const start = await engine.auth.startLogin('mailer', PASSWORD, client);
+      if (start.status !== 'otp_required') throw new Error(start.status);
+      const code = engine.outbox.lastCode('mailer@example.test');
+      const rotated = restartedWith(engine.store, engine.now, keyB, [keyA]);
+      const wrong = code === '000000' ? '111111' : '000000';
+      assert.equal((await rotated.verifyLogin(start.pendingLoginId, 'email', wrong, client)).status, 'invalid_code');
+      assert.equal((await rotated.verifyLogin(start.pendingLoginId, 'email', code, client)).status, 'authenticated');
+    } finally {
+      await engine.close();
+    }
+  });
+
   for (const method of ['totp', 'recovery'] as const) {
     it(`finding 5: a ${method} secret no configured key opens answers key_unavailable and spends no attempt`, async () => {
       const { engine, userId, seed, recoveryCodes } = await enrolledUnder(randomBytes(32));
