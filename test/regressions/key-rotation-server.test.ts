@@ -98,6 +98,7 @@ describe('issue 12 finding 5: a full key rotation on a running server', () => {
     // An unrelated key: 503 key_unavailable, the log names the missing key id, no attempt spent.
     const unrelated = { OTPGATE_SECRET_KEY: b64(randomBytes(32)) };
     s = await restart(unrelated);
+    await s.waitForOutput(new RegExp(`secret key ${idOf(keyB)} is not configured but seals 1 TOTP secret`), 0);
     c = httpsClient(s);
     const mark = s.output().length;
     const refused = await signIn(c, 'totp', generateTOTP(seed, Date.now() + 30_000));
