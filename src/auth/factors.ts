@@ -10,7 +10,7 @@ import { rotateSession } from './sessions.ts';
 import { createKeyURI, encodeBase32, generateSecret } from '../otp/index.ts';
 import { seal } from './keyring.ts';
 import { generateId, generateNumericCode, keyedHash, safeEqual } from './tokens.ts';
-import { checkTOTPCode, recoveryCodeHash, totpSealContext } from './second-factor.ts';
+import { checkTOTPCode, recoveryCodeHash, requireSecretKeys, totpSealContext } from './second-factor.ts';
 import { canonicalRecoveryCode, generateRecoveryCodes } from './recovery-codes.ts';
 import { normalizePhone } from './normalize.ts';
 import { phoneVerificationMessage } from './messages.ts';
@@ -100,6 +100,7 @@ export async function confirmTOTPEnrollment(ctx: AuthContext, session: Session, 
   const now = ctx.now();
   const factor = await ctx.store.getTOTPFactor(session.userId, factorId);
   if (!factor || factor.confirmedAt !== null) return { status: 'not_found' };
+  await requireSecretKeys(ctx, session.userId, 'totp', { factorId }); // a missing key spends no attempt
   const claim = await ctx.store.claimAttempt(throttleKey.enrollment(session.userId), now, ctx.limits.enrollment);
   if (!claim.ok) return { status: 'rate_limited', retryAfter: retryAfterSeconds(claim.retryAfterMs) };
   const checked = await checkTOTPCode(ctx, session.userId, code, now, { factorId });

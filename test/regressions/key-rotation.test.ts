@@ -27,8 +27,8 @@ async function enrolledUnder(key: Buffer) {
   const seed = decodeBase32(begun.enrollment.secret);
   // The step before now: later sign-ins use now and now + 30 s, always a newer step.
   const confirmed = await engine.auth.confirmTOTPEnrollment(start.session.session, begun.enrollment.factorId, generateTOTP(seed, engine.now() - 30_000), client);
-  if (confirmed.status !== 'ok' || !confirmed.recoveryCodes) throw new Error(confirmed.status);
-  return { engine, userId: created.user.id, seed, recoveryCodes: confirmed.recoveryCodes };
+  if (confirmed.status !== 'ok' || !confirmed.recoveryCodes || !confirmed.session) throw new Error(confirmed.status);
+  return { engine, userId: created.user.id, seed, recoveryCodes: confirmed.recoveryCodes, session: confirmed.session.session, factorId: begun.enrollment.factorId };
 }
 
 /** A second server on the same store (a restart with other keys), with the same clock. */
@@ -118,6 +118,19 @@ describe('issue 12 finding 5: secret-key rotation', () => {
       }
     });
   }
+
+  it('finding 5: re-authentication with an authenticator code under a missing key answers key_unavailable and counts nothing', async () => {
+    const { engine, userId, seed, session, factorId } = await enrolledUnder(randomBytes(32));
+    try {
+      engine.advance(20 * 60_000); // past the fresh sign-in: removing a factor needs proof anyway
+      const unrelated = restartedWith(engine.store, engine.now, randomBytes(32));
+      await assert.rejects(unrelated.removeTOTPFactor(session, factorId, { code: generateTOTP(seed, engine.now()) }, client), { code: 'key_unavailable' });
+      assert.equal(await engine.store.getAttemptCount(`otp:${userId}`), 0);
+      assert.equal((await engine.store.listTOTPFactors(userId)).length, 1);
+    } finally {
+      await engine.close();
+    }
+  });
 
   it('finding 5: OTPGATE_PREVIOUS_SECRET_KEYS is read, validated like OTPGATE_SECRET_KEY, and never echoed', () => {
     const a = randomBytes(32);
