@@ -66,6 +66,10 @@ export interface Config {
   trustProxy: string[];
   /** 32 bytes from OTPGATE_SECRET_KEY, or undefined to use (or generate) the data dir's key file. */
   secretKey: Buffer | undefined;
+  /** Keys used before a rotation (OTPGATE_PREVIOUS_SECRET_KEYS): they still open old secrets and check old code hashes. */
+  previousSecretKeys: Buffer[];
+  /** Audit events older than this many days are swept (OTPGATE_AUDIT_RETENTION_DAYS). */
+  auditRetentionDays: number;
   smtp: SMTPConfig | undefined;
   sms: SMSConfig | undefined;
   twilio: TwilioConfig | undefined;
@@ -95,6 +99,8 @@ export const CONFIG_VARIABLES = [
   'OTPGATE_TLS_KEY',
   'OTPGATE_TRUST_PROXY',
   'OTPGATE_SECRET_KEY',
+  'OTPGATE_PREVIOUS_SECRET_KEYS',
+  'OTPGATE_AUDIT_RETENTION_DAYS',
   'OTPGATE_SMTP_URL',
   'OTPGATE_MAIL_FROM',
   'OTPGATE_SMTP_CA',
@@ -142,6 +148,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
   }
   const publicURL = parsePublicURL(get('OTPGATE_PUBLIC_URL'), tls, port);
   const secretKey = parseSecretKey(get('OTPGATE_SECRET_KEY'));
+  const previousSecretKeys = parsePreviousSecretKeys(get('OTPGATE_PREVIOUS_SECRET_KEYS'), secretKey);
+  const auditRetentionDays = parseInteger('OTPGATE_AUDIT_RETENTION_DAYS', get('OTPGATE_AUDIT_RETENTION_DAYS'), 365, 1, 36500);
   const smtp = parseSMTP(get('OTPGATE_SMTP_URL'), get('OTPGATE_MAIL_FROM'), get('OTPGATE_SMTP_CA'), cwd);
   const sms = parseSMS(get('OTPGATE_SMS_WEBHOOK_URL'), get('OTPGATE_SMS_WEBHOOK_SECRET'));
   const twilio = parseTwilio(get('OTPGATE_TWILIO_ACCOUNT_SID'), get('OTPGATE_TWILIO_AUTH_TOKEN'), get('OTPGATE_TWILIO_FROM'));
@@ -174,6 +182,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     tls,
     trustProxy,
     secretKey,
+    previousSecretKeys,
+    auditRetentionDays,
     smtp,
     sms,
     twilio,
@@ -403,18 +413,32 @@ function parsePublicURL(raw: string | undefined, tls: TLSConfig, port: number): 
   return url;
 }
 
-function parseSecretKey(raw: string | undefined): Buffer | undefined {
+function parseSecretKey(raw: string | undefined, variable = 'OTPGATE_SECRET_KEY', which = 'must be'): Buffer | undefined {
   if (raw === undefined) return undefined;
   const hint = 'e.g. from `openssl rand -base64 32`';
   // Buffer.from skips characters outside the alphabet: check the alphabet first.
   if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(raw)) {
-    throw new ConfigError('OTPGATE_SECRET_KEY', `must be 32 bytes in base64 (${hint}); it is not base64`);
+    throw new ConfigError(variable, `${which} 32 bytes in base64 (${hint}); it is not base64`);
   }
   const key = Buffer.from(raw, 'base64');
   if (key.length !== 32) {
-    throw new ConfigError('OTPGATE_SECRET_KEY', `must be 32 bytes in base64 (${hint}), got ${key.length} bytes`);
+    throw new ConfigError(variable, `${which} 32 bytes in base64 (${hint}), got ${key.length} bytes`);
   }
   return key;
+}
+
+/** Comma-separated keys, each checked like OTPGATE_SECRET_KEY (and never echoed back). */
+function parsePreviousSecretKeys(raw: string | undefined, current: Buffer | undefined): Buffer[] {
+  if (raw === undefined) return [];
+  const keys = raw.split(',').map((part, i) => {
+    const key = parseSecretKey(part.trim(), 'OTPGATE_PREVIOUS_SECRET_KEYS', `key ${i + 1} must be`);
+    if (key === undefined) throw new ConfigError('OTPGATE_PREVIOUS_SECRET_KEYS', `key ${i + 1} is empty`);
+    return key;
+  });
+  if (current !== undefined && keys.some((k) => k.equals(current))) {
+    throw new ConfigError('OTPGATE_PREVIOUS_SECRET_KEYS', 'holds the current OTPGATE_SECRET_KEY; list only the keys used before it');
+  }
+  return keys;
 }
 
 function parseSMTP(

@@ -50,6 +50,12 @@ async function start(): Promise<void> {
   announce(app, config, tls);
   for (const sender of runtime.senders) say(`delivery: ${sender}`);
   say(config.breachCheckURL ? `breached passwords: refused (range queries to ${config.breachCheckURL.origin})` : 'breached passwords: bundled common-password list only (set OTPGATE_BREACH_CHECK_URL for a breach corpus)');
+  for (const r of await runtime.auth.checkKeys()) {
+    // A rotation gone wrong: say so at start, not only at the first sign-in that needs the key.
+    if (r.status === 'missing' && r.totpSecrets + r.recoveryCodes > 0) {
+      logger.error(`secret key ${r.keyId ?? ''} is not configured but seals ${r.totpSecrets} TOTP secret(s) and keys ${r.recoveryCodes} recovery code(s): those sign-ins answer 503 until it is added to OTPGATE_PREVIOUS_SECRET_KEYS (see \`npx otpgate keys check\`)`);
+    }
+  }
   if (config.signup === 'closed') say('sign-up is closed: create accounts with `npx otpgate user add NAME`');
   else say(`create the first account at ${config.publicURL.origin}/signup (or \`npx otpgate user add NAME\`)`);
 }

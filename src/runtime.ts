@@ -47,6 +47,8 @@ export async function openRuntime(options: RuntimeOptions = {}): Promise<Runtime
     store,
     sender,
     secretKey: secret.key,
+    previousSecretKeys: config.previousSecretKeys,
+    auditRetentionDays: config.auditRetentionDays,
     issuer: config.issuer,
     factors: config.factors,
     signup: config.signup,

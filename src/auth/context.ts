@@ -13,8 +13,10 @@ export interface AuthOptions {
   sender: Sender;
   /** 32 bytes, held outside the database. */
   secretKey: Uint8Array;
-  /** Keys used before a rotation, still able to open old TOTP secrets. */
+  /** Keys used before a rotation: they still open old TOTP secrets and check old recovery codes. */
   previousSecretKeys?: Uint8Array[];
+  /** Audit events older than this are deleted by the sweep (default 365). */
+  auditRetentionDays?: number;
   issuer?: string;
   /** The second factors that count (OTPGATE_FACTORS). */
   factors?: FactorMethod[];
@@ -44,6 +46,7 @@ export interface AuthContext {
   loginTTLMs: number;
   sessionIdleMs: number;
   sessionMaxMs: number;
+  auditRetentionMs: number;
   argon2: Argon2Parameters;
   breachCheck: BreachCheck | undefined;
   limits: Limits;
@@ -72,6 +75,7 @@ export function createContext(options: AuthOptions): AuthContext {
     loginTTLMs: (options.loginTTLSeconds ?? 600) * 1000,
     sessionIdleMs: (options.sessionIdleSeconds ?? 3600) * 1000,
     sessionMaxMs: (options.sessionMaxSeconds ?? 86400) * 1000,
+    auditRetentionMs: (options.auditRetentionDays ?? 365) * 86_400_000,
     argon2,
     breachCheck: options.breachCheck,
     limits: { ...DEFAULT_LIMITS, ...options.limits },

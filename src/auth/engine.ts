@@ -7,6 +7,7 @@ import * as factors from './factors.ts';
 import * as reauth from './reauth.ts';
 import * as login from './login.ts';
 import * as sessions from './sessions.ts';
+import * as keys from './key-usage.ts';
 
 export type Auth = ReturnType<typeof createAuth>;
 
@@ -46,6 +47,11 @@ export function createAuth(options: AuthOptions) {
     flushNotifications: () => ctx.settle(),
 
     listAudit: (options: { userId?: string; limit: number }) => ctx.store.listAudit(options),
+    /** Per secret-key id: how many records it still seals or keys, and whether it is configured (`otpgate keys check`). */
+    checkKeys: () => keys.checkKeys(ctx),
+
+    /** Deletes expired rows once, and audit events past the retention; answers how many rows went. */
+    sweep: () => ctx.store.sweep(ctx.now(), ctx.sessionIdleMs, ctx.auditRetentionMs),
 
     /** Sweeps expired rows every `intervalMs` without holding the process open; returns a stop function. */
     startSweeper(intervalMs = 60_000, onError: (error: unknown) => void = () => undefined): () => void {
@@ -53,7 +59,7 @@ export function createAuth(options: AuthOptions) {
       const timer = setInterval(() => {
         if (running) return;
         running = true;
-        ctx.store.sweep(ctx.now(), ctx.sessionIdleMs).catch(onError).finally(() => { running = false; });
+        ctx.store.sweep(ctx.now(), ctx.sessionIdleMs, ctx.auditRetentionMs).catch(onError).finally(() => { running = false; });
       }, intervalMs);
       timer.unref();
       return () => clearInterval(timer);

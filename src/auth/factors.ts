@@ -10,7 +10,7 @@ import { rotateSession } from './sessions.ts';
 import { createKeyURI, encodeBase32, generateSecret, normalizeCode } from '../otp/index.ts';
 import { seal } from './keyring.ts';
 import { generateId, generateNumericCode, keyedHash, safeEqual } from './tokens.ts';
-import { checkTOTPCode, recoveryCodeHash, totpSealContext } from './second-factor.ts';
+import { checkTOTPCode, recoveryCodeHash, requireSecretKeys, totpSealContext } from './second-factor.ts';
 import { canonicalRecoveryCode, generateRecoveryCodes } from './recovery-codes.ts';
 import { normalizePhone } from './normalize.ts';
 import { phoneVerificationMessage } from './messages.ts';
@@ -100,6 +100,7 @@ export async function confirmTOTPEnrollment(ctx: AuthContext, session: Session, 
   const now = ctx.now();
   const factor = await ctx.store.getTOTPFactor(session.userId, factorId);
   if (!factor || factor.confirmedAt !== null) return { status: 'not_found' };
+  await requireSecretKeys(ctx, session.userId, 'totp', { factorId }); // a missing key spends no attempt
   const claim = await ctx.store.claimAttempt(throttleKey.enrollment(session.userId), now, ctx.limits.enrollment);
   if (!claim.ok) return { status: 'rate_limited', retryAfter: retryAfterSeconds(claim.retryAfterMs) };
   const checked = await checkTOTPCode(ctx, session.userId, code, now, { factorId });
@@ -136,11 +137,12 @@ async function issueRecoveryCodes(ctx: AuthContext, userId: string, client: Clie
 async function issueRecoveryCodes(ctx: AuthContext, userId: string, client: ClientInfo, options: { onlyIfNone: true }): Promise<string[] | null>;
 async function issueRecoveryCodes(ctx: AuthContext, userId: string, client: ClientInfo, options?: { onlyIfNone: true }): Promise<string[] | null> {
   const codes = generateRecoveryCodes();
-  const hashes = codes.map((c) => recoveryCodeHash(ctx, userId, canonicalRecoveryCode(c) ?? c));
+  const keyId = ctx.keyring.current.id;
+  const hashes = codes.map((c) => recoveryCodeHash(ctx, userId, canonicalRecoveryCode(c) ?? c, keyId));
   if (options?.onlyIfNone) {
-    if (!(await ctx.store.addFirstRecoveryCodes(userId, hashes, ctx.now()))) return null;
+    if (!(await ctx.store.addFirstRecoveryCodes(userId, hashes, ctx.now(), keyId))) return null;
   } else {
-    await ctx.store.replaceRecoveryCodes(userId, hashes, ctx.now());
+    await ctx.store.replaceRecoveryCodes(userId, hashes, ctx.now(), keyId);
   }
   await recordEvent(ctx, 'recovery_codes_generated', { userId, method: 'recovery', client, detail: { count: codes.length } });
   return codes;

@@ -15,7 +15,7 @@ import { accountFactors, defaultChannel, loginMethods } from './methods.ts';
 import { retryAfterSeconds, throttleKey } from './throttle.ts';
 import { auditEvent, recordEvent } from './audit.ts';
 import { loginCodeMessage } from './messages.ts';
-import { matchTOTPCode, recoveryCodeHash } from './second-factor.ts';
+import { matchTOTPCode, recoveryCodeHash, recoveryCodeKeyId, requireSecretKeys } from './second-factor.ts';
 import { canonicalRecoveryCode } from './recovery-codes.ts';
 import { normalizeCode } from '../otp/index.ts';
 import { notify } from './notifications.ts';
@@ -179,8 +179,23 @@ async function deliverCode(ctx: AuthContext, pending: PendingLogin, user: User, 
 }
 
 /** The stored form of a login code: keyed and bound to its pending login, so a code from login A fails in B. */
-function loginCodeHash(ctx: AuthContext, pendingIdHash: string, code: string): string {
-  return keyedHash(ctx.keyring.codeKey, `login-code:${pendingIdHash}`, code);
+function loginCodeHash(ctx: AuthContext, pendingIdHash: string, code: string, codeKey: Buffer = ctx.keyring.codeKey): string {
+  return keyedHash(codeKey, `login-code:${pendingIdHash}`, code);
+}
+
+/**
+ * The hash to present for a typed login code. A code sent just before a key rotation was
+ * hashed under the previous key: when the typed code's hash under one of the configured
+ * keys equals the stored one (constant-time), that hash is used; else the current key's.
+ */
+function typedLoginCodeHash(ctx: AuthContext, pending: PendingLogin, code: string): string {
+  const current = loginCodeHash(ctx, pending.idHash, code);
+  if (pending.codeHash === null || safeEqual(current, pending.codeHash)) return current;
+  for (const key of ctx.keyring.byId.values()) {
+    const hash = loginCodeHash(ctx, pending.idHash, code, key.codeKey);
+    if (safeEqual(hash, pending.codeHash)) return hash;
+  }
+  return current;
 }
 
 /**
@@ -199,6 +214,8 @@ export async function verifyLogin(ctx: AuthContext, pendingLoginId: string, meth
   // logins in the same transaction (Store.updateUserAndEndSessions): none finishes.
   const userId = pending.userId;
 
+  // A secret no configured key opens is the operator's to fix: 503, and no attempt spent.
+  await requireSecretKeys(ctx, userId, method);
   const policy = method === 'recovery' ? ctx.limits.recovery : ctx.limits.otp;
   const accountKey = method === 'recovery' ? throttleKey.recovery(userId) : throttleKey.otp(userId);
   const begun = await ctx.store.beginCodeAttempt({ idHash, now, maxAttempts: ctx.limits.pendingAttempts, accountKey, policy });
@@ -257,9 +274,12 @@ async function findProof(ctx: AuthContext, pending: PendingLogin, method: Factor
   }
   if (method === 'recovery') {
     const canonical = canonicalRecoveryCode(code);
-    return canonical ? { ok: true, proof: { kind: 'recovery', userId: pending.userId, codeHash: recoveryCodeHash(ctx, pending.userId, canonical) } } : { ok: false };
+    if (!canonical) return { ok: false };
+    // Recovery codes keep the key id they were hashed under: a rotation does not void them.
+    const keyId = await recoveryCodeKeyId(ctx, pending.userId);
+    return { ok: true, proof: { kind: 'recovery', userId: pending.userId, codeHash: recoveryCodeHash(ctx, pending.userId, canonical, keyId) } };
   }
   const digits = normalizeCode(code);
   // Keyed hashes are compared in the Store: without the key, timing says nothing about the code.
-  return /^\d{6}$/.test(digits) ? { ok: true, proof: { kind: 'code', channel: method, codeHash: loginCodeHash(ctx, pending.idHash, digits) } } : { ok: false };
+  return /^\d{6}$/.test(digits) ? { ok: true, proof: { kind: 'code', channel: method, codeHash: typedLoginCodeHash(ctx, pending, digits) } } : { ok: false };
 }

@@ -9,6 +9,10 @@
  * `ctx.onDeliveryError`. `ctx.settle()` waits for those in flight (tests, shutdown).
  * Only accounts with an email address get them; none holds a code, a password or a
  * secret, only what happened, when, from where, and what to do.
+ *
+ * At most one mail per kind per account per NOTIFY_WINDOW_MS, counted in the Store so
+ * every instance shares the window: a burst of failed sign-ins is one mail, and the next
+ * mail of that kind says how many were held back since the last one.
  */
 import type { FactorMethod, OutgoingMessage, User } from './ports.ts';
 import type { AuthContext, ClientInfo } from './context.ts';
@@ -25,6 +29,8 @@ export type SecurityEvent =
 
 /** At most this many recovery codes left, the notification asks for a new set. */
 export const FEW_RECOVERY_CODES = 3;
+/** One mail per event kind per account within this window. */
+export const NOTIFY_WINDOW_MS = 10 * 60_000;
 /** Recent audit events searched for an earlier sign-in from the same browser and address. */
 const FAMILIAR_LOOKBACK = 200;
 
@@ -46,7 +52,10 @@ async function deliver(ctx: AuthContext, userId: string, event: SecurityEvent, c
   const user = await ctx.store.getUserById(userId);
   if (!user?.email || !ctx.sender.supports('email')) return;
   if (event.type === 'new_sign_in' && (await isFamiliarClient(ctx, user, client))) return;
-  await ctx.sender.send(notificationMessage(event, { to: user.email, username: user.username, issuer: ctx.issuer, at, client }));
+  const claim = await ctx.store.claimNotification(`${user.id}:${event.type}`, at, NOTIFY_WINDOW_MS);
+  if (!claim.send) return;
+  const heldBack = claim.suppressed > 0 && claim.since !== null ? { suppressed: { count: claim.suppressed, since: claim.since } } : {};
+  await ctx.sender.send(notificationMessage(event, { to: user.email, username: user.username, issuer: ctx.issuer, at, client, ...heldBack }));
 }
 
 /**
@@ -74,7 +83,21 @@ export interface NotificationContext {
   /** When it happened, milliseconds since the epoch. */
   at: number;
   client: ClientInfo;
+  /** Events of the same kind held back since the last mail about one (`since`, ms since the epoch). */
+  suppressed?: { count: number; since: number };
 }
+
+/** What the held-back events were, in the plural, per kind. */
+const HELD_BACK: Record<SecurityEvent['type'], string> = {
+  new_sign_in: 'sign-ins from a new browser or address',
+  second_factor_failed: 'failed sign-ins (right password, wrong code)',
+  authenticator_added: 'authenticators added',
+  authenticator_removed: 'authenticators removed',
+  recovery_code_used: 'recovery codes used',
+  recovery_codes_regenerated: 'new sets of recovery codes',
+  password_changed: 'password changes',
+  phone_verified: 'phone numbers confirmed',
+};
 
 /** The email for `event`: what happened, when (UTC), from which address and browser, and what to do if it was not you. */
 export function notificationMessage(event: SecurityEvent, c: NotificationContext): OutgoingMessage {
@@ -123,15 +146,25 @@ export function notificationMessage(event: SecurityEvent, c: NotificationContext
       lines = [`The phone number ${maskPhone(event.phone)} was confirmed for ${account}. Sign-in codes can now be sent to it by SMS.`, '', ...where(c), '', notYou];
       break;
   }
+  if (c.suppressed !== undefined && c.suppressed.count > 0) {
+    lines.unshift(
+      `${c.suppressed.count} more ${HELD_BACK[event.type]} since ${utc(c.suppressed.since)}, besides this one: we send at most one such email every ${NOTIFY_WINDOW_MS / 60_000} minutes.`,
+      '',
+    );
+  }
   return { channel: 'email', to: c.to, kind: 'notification', subject, text: lines.join('\n') };
 }
 
 function where(c: NotificationContext): string[] {
   return [
-    `When: ${new Date(c.at).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`,
+    `When: ${utc(c.at)}`,
     `Address: ${clean(c.client.ip, 64)}`,
     `Browser: ${clean(c.client.userAgent, 200) || 'unknown'}`,
   ];
+}
+
+function utc(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
 }
 
 /** One line of text a client chose (user agent, label): no control characters, bounded length. */

@@ -98,11 +98,31 @@ export interface AuditEvent {
   userAgent: string | null;
   /** Non-secret detail (reason, counts, labels). */
   detail: Record<string, string | number | boolean | null> | null;
+  /**
+   * Set on refusals: events with the same key (rule, account, address, window) share one
+   * row whose count grows, so a flood of refused requests is not a flood of rows.
+   */
+  countKey?: string;
 }
 
 export interface StoredAuditEvent extends AuditEvent {
   id: number;
+  /** How many events the row stands for (absent or 1 but for counted refusals). */
+  count?: number;
+  /** When the last of them happened (`at` is the first); absent: `at`. */
+  lastAt?: number;
 }
+
+/** How many stored records one secret-key id still seals (TOTP secrets) or keys (unused recovery codes). */
+export interface KeyUsage {
+  /** null: recovery codes hashed before key ids were recorded (under the key current then). */
+  keyId: string | null;
+  totpSecrets: number;
+  recoveryCodes: number;
+}
+
+/** What `claimNotification` answers: send now (with how many were held back since `since`), or hold this one back. */
+export type NotificationClaim = { send: true; suppressed: number; since: number | null } | { send: false };
 
 /** A counter of consecutive failures with an exponential delay and an optional lock. */
 export interface AttemptPolicy {
@@ -200,14 +220,21 @@ export interface Store {
    */
   acceptTOTPStep(factorId: string, step: number, now: number, confirm: boolean): Promise<boolean>;
   deleteTOTPFactor(userId: string, factorId: string): Promise<boolean>;
+  /** Replaces the sealed secret, only while it is still sealed under `fromKeyId`; true when written. */
+  resealTOTPFactor(factorId: string, fromKeyId: string, sealed: { keyId: string; encryptedSecret: string }): Promise<boolean>;
+  /** Per secret-key id: TOTP secrets sealed and unused recovery codes keyed under it. */
+  keyUsage(): Promise<KeyUsage[]>;
 
   // Recovery codes (keyed hashes only)
-  replaceRecoveryCodes(userId: string, codeHashes: string[], now: number): Promise<void>;
+  /** `keyId`: the secret key whose code key made the hashes (kept beside them, so a rotation keeps them usable). */
+  replaceRecoveryCodes(userId: string, codeHashes: string[], now: number, keyId?: string): Promise<void>;
   /**
    * replaceRecoveryCodes, only when the account has no unused code: the first set of a
    * new second factor. True for exactly one of any number of concurrent callers.
    */
-  addFirstRecoveryCodes(userId: string, codeHashes: string[], now: number): Promise<boolean>;
+  addFirstRecoveryCodes(userId: string, codeHashes: string[], now: number, keyId?: string): Promise<boolean>;
+  /** The distinct key ids of the user's unused recovery codes (null for codes stored before key ids were). */
+  recoveryCodeKeyIds(userId: string): Promise<(string | null)[]>;
   /** Marks the code used; true for exactly one of any number of concurrent callers. */
   useRecoveryCode(userId: string, codeHash: string, now: number): Promise<boolean>;
   countRecoveryCodes(userId: string): Promise<number>;
@@ -256,7 +283,8 @@ export interface Store {
   /** Takes one token from a bucket of `capacity` refilled at one per `refillMs`. */
   takeToken(key: string, now: number, capacity: number, refillMs: number): Promise<TokenTake>;
 
-  // Audit trail (append-only)
+  // Audit trail (append-only but for counted refusals, and swept after the retention)
+  /** Appends the event; one with a `countKey` already stored adds one to that row's count instead. */
   appendAudit(event: AuditEvent): Promise<void>;
   listAudit(options: { userId?: string; limit: number }): Promise<StoredAuditEvent[]>;
   /** When the user's newest event of `type` with `method` happened; null when there is none. */
@@ -293,8 +321,19 @@ export interface Store {
   /** One transaction: appendAudit(each event) and, when closePending is set, deletePendingLogin(closePending). */
   recordCodeFailure(input: { events: AuditEvent[]; closePending: string | null }): Promise<void>;
 
-  /** Deletes expired pending logins, phone verifications, sessions and idle throttle rows. */
-  sweep(now: number, sessionIdleMs: number): Promise<number>;
+  // Security notifications (one window per account and kind, shared by every instance)
+  /**
+   * Atomically: when no mail for `key` went out within `windowMs` before `now`, records
+   * one as sent now and answers send (with the count held back since the last one); else
+   * counts this one as held back.
+   */
+  claimNotification(key: string, now: number, windowMs: number): Promise<NotificationClaim>;
+
+  /**
+   * Deletes expired pending logins, phone verifications, sessions and idle throttle rows,
+   * and, with `auditRetentionMs`, audit events whose last occurrence is older than that.
+   */
+  sweep(now: number, sessionIdleMs: number, auditRetentionMs?: number): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -5,7 +5,7 @@
 import type { Session } from './ports.ts';
 import type { AuthContext, ClientInfo } from './context.ts';
 import { verifyPassword } from './password-hash.ts';
-import { checkTOTPCode } from './second-factor.ts';
+import { checkTOTPCode, requireSecretKeys } from './second-factor.ts';
 import { recordEvent } from './audit.ts';
 import { retryAfterSeconds, throttleKey } from './throttle.ts';
 
@@ -37,6 +37,7 @@ export async function reauthenticate(ctx: AuthContext, session: Session, proof: 
   }
   if ('code' in proof && typeof proof.code === 'string') {
     const key = throttleKey.otp(user.id);
+    await requireSecretKeys(ctx, user.id, 'totp', { confirmedBefore: session.createdAt });
     const claim = await ctx.store.claimAttempt(key, now, ctx.limits.otp);
     if (!claim.ok) return { ok: false, ...(claim.locked ? {} : { retryAfter: retryAfterSeconds(claim.retryAfterMs) }) };
     // Only an authenticator bound before this session began proves the holder: one added

@@ -1,8 +1,8 @@
 /** Checking a second factor once: the atomic "accept this step / use this code" lives in the Store. */
-import type { TOTPFactor } from './ports.ts';
+import type { FactorMethod, TOTPFactor } from './ports.ts';
 import type { AuthContext } from './context.ts';
 import { createOTPKey, findTOTPDrift, normalizeCode, verifyTOTP } from '../otp/index.ts';
-import { open } from './keyring.ts';
+import { codeKeyFor, open, requireKeys, seal } from './keyring.ts';
 import { keyedHash } from './tokens.ts';
 
 const PERIOD_SECONDS = 30;
@@ -14,8 +14,41 @@ export function totpSealContext(factor: Pick<TOTPFactor, 'id' | 'userId'>): stri
   return `totp:${factor.userId}:${factor.id}`;
 }
 
+/** Opens a factor's secret; throws KeyUnavailableError when its key is not configured. */
 export function openTOTPSecret(ctx: AuthContext, factor: TOTPFactor): Buffer {
   return open(ctx.keyring, factor.keyId, factor.encryptedSecret, totpSealContext(factor));
+}
+
+/**
+ * Key rotation: a secret sealed under a previous key is sealed again under the current
+ * one when it is used, so the previous key can be dropped once `otpgate keys check` shows
+ * nothing left under it.
+ */
+async function resealIfOld(ctx: AuthContext, factor: TOTPFactor, secret: Buffer): Promise<void> {
+  if (factor.keyId === ctx.keyring.current.id) return;
+  const sealed = seal(ctx.keyring, secret, totpSealContext(factor));
+  await ctx.store.resealTOTPFactor(factor.id, factor.keyId, { keyId: sealed.keyId, encryptedSecret: sealed.sealed });
+}
+
+/**
+ * Throws KeyUnavailableError when a secret that a code for `method` may need was sealed or
+ * keyed under a key that is not configured. Called BEFORE an attempt is counted: an
+ * operator's missing key must not spend the user's attempts (nor read as a wrong code).
+ */
+export async function requireSecretKeys(ctx: AuthContext, userId: string, method: FactorMethod, only?: FactorFilter): Promise<void> {
+  if (method === 'totp') {
+    const factors = filterFactors(await ctx.store.listTOTPFactors(userId), only);
+    requireKeys(ctx.keyring, factors.map((f) => f.keyId), 'a TOTP secret');
+  } else if (method === 'recovery') {
+    const ids = await ctx.store.recoveryCodeKeyIds(userId);
+    requireKeys(ctx.keyring, ids.filter((id) => id !== null), 'recovery codes');
+  }
+}
+
+function filterFactors(all: TOTPFactor[], only: FactorFilter | undefined): TOTPFactor[] {
+  return only && 'factorId' in only
+    ? all.filter((f) => f.id === only.factorId)
+    : all.filter((f) => f.confirmedAt !== null && (only === undefined || f.confirmedAt <= only.confirmedBefore));
 }
 
 /** Which factors a code may match: one (unconfirmed) factor, or the confirmed ones bound no later than a time. */
@@ -31,13 +64,12 @@ export type TOTPMatch = { ok: true; factor: TOTPFactor; step: number } | { ok: f
 export async function matchTOTPCode(ctx: AuthContext, userId: string, input: string, now: number, only?: FactorFilter): Promise<TOTPMatch> {
   const code = normalizeCode(input);
   if (!/^\d{6}$/.test(code)) return { ok: false };
-  const all = await ctx.store.listTOTPFactors(userId);
-  const factors = only && 'factorId' in only
-    ? all.filter((f) => f.id === only.factorId)
-    : all.filter((f) => f.confirmedAt !== null && (only === undefined || f.confirmedAt <= only.confirmedBefore));
+  const factors = filterFactors(await ctx.store.listTOTPFactors(userId), only);
   let driftSeconds: number | undefined;
   for (const factor of factors) {
-    const key = createOTPKey(openTOTPSecret(ctx, factor));
+    const secret = openTOTPSecret(ctx, factor);
+    await resealIfOld(ctx, factor, secret);
+    const key = createOTPKey(secret);
     const step = verifyTOTP(key, code, now, { periodInSeconds: PERIOD_SECONDS, window: 1, ...(factor.lastStep !== null ? { afterStep: factor.lastStep } : {}) });
     if (step !== null) return { ok: true, factor, step };
     if (driftSeconds === undefined) {
@@ -62,6 +94,13 @@ export async function checkTOTPCode(ctx: AuthContext, userId: string, input: str
   return { ok: true, factor: match.factor };
 }
 
-export function recoveryCodeHash(ctx: AuthContext, userId: string, canonical: string): string {
-  return keyedHash(ctx.keyring.codeKey, `recovery:${userId}`, canonical);
+/** The keyed hash of a recovery code under the code key of `keyId` (default: the current key). */
+export function recoveryCodeHash(ctx: AuthContext, userId: string, canonical: string, keyId: string = ctx.keyring.current.id): string {
+  return keyedHash(codeKeyFor(ctx.keyring, keyId, 'recovery codes'), `recovery:${userId}`, canonical);
+}
+
+/** The key id the user's unused recovery codes were hashed under (one set, one key); codes stored before key ids were recorded: the current key. */
+export async function recoveryCodeKeyId(ctx: AuthContext, userId: string): Promise<string> {
+  const ids = await ctx.store.recoveryCodeKeyIds(userId);
+  return ids.find((id) => id !== null) ?? ctx.keyring.current.id;
 }

@@ -6,6 +6,7 @@
  *   otpgate user list
  *   otpgate user disable|enable|unlock|reset-2fa NAME
  *   otpgate audit [--user NAME] [--limit N]
+ *   otpgate keys check
  */
 import { parseArgs } from 'node:util';
 import type { Auth, StoredAuditEvent, User } from '../auth/index.ts';
@@ -18,6 +19,7 @@ const USAGE = `Usage:
   otpgate user list
   otpgate user disable NAME | enable NAME | unlock NAME | reset-2fa NAME
   otpgate audit [--user NAME] [--limit N]
+  otpgate keys check
 
 The password for 'user add' is asked without echo, or read from the first line of stdin.
 Configuration comes from the same OTPGATE_* variables as the server.`;
@@ -98,6 +100,7 @@ export async function runCLI(argv: string[], io: Output = TERMINAL): Promise<num
       }
       return 0;
     }
+    if (group === 'keys' && action === 'check') return await checkKeys(auth, io);
     if (group === 'audit') {
       const limit = values.limit ? Number(values.limit) : 50;
       if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new UsageError('--limit must be a whole number from 1 to 10000');
@@ -126,6 +129,24 @@ export async function runCLI(argv: string[], io: Output = TERMINAL): Promise<num
   }
 }
 
+/**
+ * One line per secret-key id: what it still seals or keys and whether it is configured.
+ * Exit 1 when a record depends on a key that is not configured (those sign-ins answer 503).
+ */
+async function checkKeys(auth: Auth, io: Output): Promise<number> {
+  const reports = await auth.checkKeys();
+  io.out(['key id', 'status', 'totp secrets', 'recovery codes'].join('\t'));
+  for (const r of reports) io.out([r.keyId ?? '(unrecorded)', r.status, String(r.totpSecrets), String(r.recoveryCodes)].join('\t'));
+  const missing = reports.filter((r) => r.status === 'missing' && r.totpSecrets + r.recoveryCodes > 0);
+  for (const r of missing) io.err(`otpgate: key ${r.keyId ?? ''} is not configured: add it to OTPGATE_PREVIOUS_SECRET_KEYS, or those accounts cannot sign in`);
+  for (const r of reports.filter((p) => p.status === 'previous')) {
+    io.out(r.totpSecrets + r.recoveryCodes === 0
+      ? `previous key ${r.keyId ?? ''} seals nothing any more: it may be removed from OTPGATE_PREVIOUS_SECRET_KEYS`
+      : `previous key ${r.keyId ?? ''} is still needed: TOTP secrets move to the current key at their next use; recovery codes keep it until used or regenerated`);
+  }
+  return missing.length > 0 ? 1 : 0;
+}
+
 async function findUser(auth: Auth, name: string): Promise<User | null> {
   const n = normalizeUsername(name, { forLookup: true });
   return n.ok ? auth.context.store.getUserByUsername(n.value) : null;
@@ -148,5 +169,7 @@ function formatEvent(e: StoredAuditEvent): string {
   if (e.ip) parts.push(`ip=${JSON.stringify(e.ip)}`);
   if (e.userAgent) parts.push(`agent=${JSON.stringify(e.userAgent)}`);
   if (e.detail) parts.push(JSON.stringify(e.detail));
+  // A counted refusal: `count` events of this kind from here in one window, the last at `last`.
+  if ((e.count ?? 1) > 1) parts.push(`count=${e.count ?? 1}`, `last=${new Date(e.lastAt ?? e.at).toISOString()}`);
   return escapeControls(parts.join(' '));
 }

@@ -176,6 +176,10 @@ function handleError(error: FastifyError, request: FastifyRequest, reply: Fastif
   }
   if (status >= 500) {
     request.log.error({ err: error }, 'request failed');
+    // The operator's missing secret key (auth/keyring.ts): the log names its id; the client learns only to retry later.
+    if (error.code === 'key_unavailable') {
+      return reply.code(503).send({ error: 'key_unavailable', message: 'Sign-in is unavailable because of a server configuration problem; try again later' });
+    }
     return reply.code(status).send({ error: 'internal_error', message: 'Something went wrong' });
   }
   // Not the error itself: a JSON parse message quotes the body, which may hold a password.

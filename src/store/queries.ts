@@ -12,7 +12,7 @@ const USER = 'id, username, email, phone, phone_verified_at, password_hash, disa
 const TOTP = 'id, user_id, label, encrypted_secret, key_id, confirmed_at, last_step, created_at, last_used_at';
 const PENDING = 'id_hash, user_id, methods, attempts, sends, last_sent_at, code_hash, code_channel, code_expires_at, ip, user_agent, created_at, expires_at';
 const SESSION = 'token_hash, id, user_id, level, ip, user_agent, created_at, last_seen_at, expires_at';
-const AUDIT = 'id, at, user_id, type, method, ip, user_agent, detail';
+const AUDIT = 'id, at, user_id, type, method, ip, user_agent, detail, count, last_at';
 
 export const SQL = {
   insertUser: `INSERT INTO users (${USER}) VALUES (?, ?, ?, ?, NULL, ?, 0, NULL, ?) RETURNING ${USER}`,
@@ -28,11 +28,14 @@ export const SQL = {
   acceptTOTPStep: 'UPDATE totp_factors SET last_step = ?, last_used_at = ? WHERE id = ? AND (last_step IS NULL OR last_step < ?)',
   acceptTOTPStepAndConfirm:
     'UPDATE totp_factors SET last_step = ?, last_used_at = ?, confirmed_at = COALESCE(confirmed_at, ?) WHERE id = ? AND (last_step IS NULL OR last_step < ?)',
+  // Compare-and-set on the old key id: of concurrent re-seals, one writes (both would be valid).
+  resealTOTPFactor: 'UPDATE totp_factors SET encrypted_secret = ?, key_id = ? WHERE id = ? AND key_id = ?',
   deleteTOTPFactor: 'DELETE FROM totp_factors WHERE user_id = ? AND id = ?',
   deleteUserTOTPFactors: 'DELETE FROM totp_factors WHERE user_id = ?',
 
   deleteUserRecoveryCodes: 'DELETE FROM recovery_codes WHERE user_id = ?',
-  insertRecoveryCode: 'INSERT INTO recovery_codes (user_id, code_hash, created_at, used_at) VALUES (?, ?, ?, NULL)',
+  insertRecoveryCode: 'INSERT INTO recovery_codes (user_id, code_hash, created_at, used_at, key_id) VALUES (?, ?, ?, NULL, ?)',
+  recoveryCodeKeyIds: 'SELECT DISTINCT key_id FROM recovery_codes WHERE user_id = ? AND used_at IS NULL',
   useRecoveryCode: 'UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL',
   countRecoveryCodes: 'SELECT COUNT(*) AS n FROM recovery_codes WHERE user_id = ? AND used_at IS NULL',
 
@@ -75,9 +78,21 @@ export const SQL = {
     ON CONFLICT (key) DO UPDATE SET tokens = excluded.tokens, refilled_at = excluded.refilled_at, full_at = excluded.full_at`,
 
   insertAudit: 'INSERT INTO audit_events (at, user_id, type, method, ip, user_agent, detail) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  // A counted refusal: the first of its bucket inserts, the rest add one and move last_at.
+  upsertCountedAudit: `INSERT INTO audit_events (at, user_id, type, method, ip, user_agent, detail, bucket, count, last_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?)
+    ON CONFLICT (bucket) DO UPDATE SET count = audit_events.count + 1, last_at = excluded.last_at, user_agent = excluded.user_agent, detail = excluded.detail`,
   listAudit: `SELECT ${AUDIT} FROM audit_events ORDER BY id DESC LIMIT ?`,
   listUserAudit: `SELECT ${AUDIT} FROM audit_events WHERE user_id = ? ORDER BY id DESC LIMIT ?`,
   lastUserAuditAt: 'SELECT at FROM audit_events WHERE user_id = ? AND type = ? AND method IS ? ORDER BY id DESC LIMIT 1',
+
+  // Which secret key each stored secret or code hash depends on (`otpgate keys check`).
+  totpKeyUsage: 'SELECT key_id, COUNT(*) AS n FROM totp_factors GROUP BY key_id',
+  recoveryKeyUsage: 'SELECT key_id, COUNT(*) AS n FROM recovery_codes WHERE used_at IS NULL GROUP BY key_id',
+
+  selectNotificationWindow: 'SELECT sent_at, suppressed FROM notification_windows WHERE key = ?',
+  upsertNotificationWindow: `INSERT INTO notification_windows (key, sent_at, suppressed) VALUES (?, ?, ?)
+    ON CONFLICT (key) DO UPDATE SET sent_at = excluded.sent_at, suppressed = excluded.suppressed`,
+  countSuppressedNotification: 'UPDATE notification_windows SET suppressed = suppressed + 1 WHERE key = ?',
 } as const;
 
 /**
@@ -91,6 +106,8 @@ export const SWEEP_SQL = {
   sessions: 'DELETE FROM sessions WHERE token_hash IN (SELECT token_hash FROM sessions WHERE expires_at <= ? OR last_seen_at <= ? LIMIT ?)',
   attemptCounters: 'DELETE FROM attempt_counters WHERE key IN (SELECT key FROM attempt_counters WHERE forget_at <= ? LIMIT ?)',
   tokenBuckets: 'DELETE FROM token_buckets WHERE key IN (SELECT key FROM token_buckets WHERE full_at <= ? LIMIT ?)',
+  /** Params: the retention cutoff (twice), batch size. */
+  auditEvents: 'DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at <= ? AND (last_at IS NULL OR last_at <= ?) LIMIT ?)',
 } as const;
 
 const USER_COLUMNS = {

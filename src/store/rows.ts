@@ -157,7 +157,14 @@ export function toStoredAuditEvent(row: Row): StoredAuditEvent {
     ip: strOrNull(row, 'ip'),
     userAgent: strOrNull(row, 'user_agent'),
     detail: auditDetail(row, 'detail'),
+    // Only a counted refusal (last_at set) says how many events it stands for.
+    ...countOf(row),
   };
+}
+
+function countOf(row: Row): { count: number; lastAt: number } | Record<string, never> {
+  const lastAt = numOrNull(row, 'last_at');
+  return lastAt === null ? {} : { count: num(row, 'count'), lastAt };
 }
 
 export function toAttemptRow(row: Row): AttemptRow {

@@ -125,6 +125,27 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX audit_events_user_id ON audit_events (user_id, id)',
     ],
   },
+  {
+    version: 5,
+    description: 'recovery code key ids, counted refusals and audit retention, notification windows',
+    statements: () => [
+      // The id of the secret key whose code key hashed the code (NULL: hashed before this
+      // version, under the key that was current then).
+      'ALTER TABLE recovery_codes ADD COLUMN key_id TEXT',
+      // Refusals of one kind from one place within one window share a row (`bucket`), counted.
+      'ALTER TABLE audit_events ADD COLUMN bucket TEXT',
+      'ALTER TABLE audit_events ADD COLUMN count INTEGER NOT NULL DEFAULT 1',
+      'ALTER TABLE audit_events ADD COLUMN last_at BIGINT',
+      'CREATE UNIQUE INDEX audit_events_bucket ON audit_events (bucket)',
+      'CREATE INDEX audit_events_at ON audit_events (at)',
+      `CREATE TABLE notification_windows (
+        key TEXT PRIMARY KEY,
+        sent_at BIGINT NOT NULL,
+        suppressed INTEGER NOT NULL DEFAULT 0
+      )`,
+      'CREATE INDEX notification_windows_sent_at ON notification_windows (sent_at)',
+    ],
+  },
 ];
 
 /** The schema version this code writes. */

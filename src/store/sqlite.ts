@@ -18,15 +18,15 @@ import { DatabaseSync } from 'node:sqlite';
 import type { SQLInputValue, StatementSync } from 'node:sqlite';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type {
-  AttemptClaim, AttemptPolicy, AuditEvent, CodeAttemptResult, CompletionProof, CompletionResult, DeliveryChannel, PasswordAttemptResult, PendingCodeResult, PendingLogin,
-  Session, Store, TokenTake,
+  AttemptClaim, AttemptPolicy, AuditEvent, CodeAttemptResult, CompletionProof, CompletionResult, DeliveryChannel, KeyUsage, NotificationClaim, PasswordAttemptResult,
+  PendingCodeResult, PendingLogin, Session, Store, TokenTake,
 } from '../auth/ports.ts';
 import { createCheckpointer } from './checkpointer.ts';
 import type { CheckpointerOptions } from './checkpointer.ts';
 import { groupSync } from './group-sync.ts';
 import { SQL, SWEEP_SQL, updateUserStatement } from './queries.ts';
 import { decideAttempt, decideTake } from './rules.ts';
-import { num, numOrNull, toAttemptRow, toBucketRow, toPendingLogin, toPhoneVerification, toSession, toStoredAuditEvent, toTOTPFactor, toUser } from './rows.ts';
+import { num, numOrNull, strOrNull, toAttemptRow, toBucketRow, toPendingLogin, toPhoneVerification, toSession, toStoredAuditEvent, toTOTPFactor, toUser } from './rows.ts';
 import { SCHEMA_VERSION_SQL, SQLITE_DIALECT, pendingMigrations } from './schema.ts';
 
 export interface SQLiteStoreOptions {
@@ -174,9 +174,9 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): SQLiteSto
         : changes(SQL.acceptTOTPStep, step, now, factorId, step) === 1,
     useRecoveryCode: (userId: string, codeHash: string, now: number): boolean => changes(SQL.useRecoveryCode, now, userId, codeHash) === 1,
     /** Used codes go too: the new set is the whole set. */
-    replaceRecoveryCodes: (userId: string, codeHashes: readonly string[], now: number): void => {
+    replaceRecoveryCodes: (userId: string, codeHashes: readonly string[], now: number, keyId: string | null): void => {
       changes(SQL.deleteUserRecoveryCodes, userId);
-      for (const hash of codeHashes) changes(SQL.insertRecoveryCode, userId, hash, now);
+      for (const hash of codeHashes) changes(SQL.insertRecoveryCode, userId, hash, now, keyId);
     },
     countRecoveryCodes: (userId: string): number => {
       const row = stmt(SQL.countRecoveryCodes).get(userId);
@@ -225,7 +225,9 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): SQLiteSto
       return take;
     },
     appendAudit: (e: AuditEvent): void => {
-      stmt(SQL.insertAudit).run(e.at, e.userId, e.type, e.method, e.ip, e.userAgent, e.detail === null ? null : JSON.stringify(e.detail));
+      const detail = e.detail === null ? null : JSON.stringify(e.detail);
+      if (e.countKey === undefined) stmt(SQL.insertAudit).run(e.at, e.userId, e.type, e.method, e.ip, e.userAgent, detail);
+      else stmt(SQL.upsertCountedAudit).run(e.at, e.userId, e.type, e.method, e.ip, e.userAgent, detail, e.countKey, e.at);
     },
   };
 
@@ -294,19 +296,33 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): SQLiteSto
     listTOTPFactors: (userId) => run(() => stmt(SQL.listTOTPFactors).all(userId).map(toTOTPFactor)),
     acceptTOTPStep: (factorId, step, now, confirm) => run(() => op.acceptTOTPStep(factorId, step, now, confirm)),
     deleteTOTPFactor: (userId, factorId) => run(() => changes(SQL.deleteTOTPFactor, userId, factorId) > 0),
-
-    replaceRecoveryCodes: (userId, codeHashes, now) =>
+    resealTOTPFactor: (factorId, fromKeyId, sealed) => run(() => changes(SQL.resealTOTPFactor, sealed.encryptedSecret, sealed.keyId, factorId, fromKeyId) === 1),
+    keyUsage: () =>
       run(() => {
-        immediate(() => op.replaceRecoveryCodes(userId, codeHashes, now));
+        const usage = new Map<string | null, KeyUsage>();
+        const entry = (keyId: string | null): KeyUsage => {
+          let u = usage.get(keyId);
+          if (!u) usage.set(keyId, (u = { keyId, totpSecrets: 0, recoveryCodes: 0 }));
+          return u;
+        };
+        for (const row of stmt(SQL.totpKeyUsage).all()) entry(strOrNull(row, 'key_id')).totpSecrets = num(row, 'n');
+        for (const row of stmt(SQL.recoveryKeyUsage).all()) entry(strOrNull(row, 'key_id')).recoveryCodes = num(row, 'n');
+        return [...usage.values()];
       }),
-    addFirstRecoveryCodes: (userId, codeHashes, now) =>
+
+    replaceRecoveryCodes: (userId, codeHashes, now, keyId) =>
+      run(() => {
+        immediate(() => op.replaceRecoveryCodes(userId, codeHashes, now, keyId ?? null));
+      }),
+    addFirstRecoveryCodes: (userId, codeHashes, now, keyId) =>
       run(() =>
         immediate(() => {
           if (op.countRecoveryCodes(userId) > 0) return false;
-          op.replaceRecoveryCodes(userId, codeHashes, now);
+          op.replaceRecoveryCodes(userId, codeHashes, now, keyId ?? null);
           return true;
         }),
       ),
+    recoveryCodeKeyIds: (userId) => run(() => stmt(SQL.recoveryCodeKeyIds).all(userId).map((row) => strOrNull(row, 'key_id'))),
     useRecoveryCode: (userId, codeHash, now) => run(() => op.useRecoveryCode(userId, codeHash, now)),
     countRecoveryCodes: (userId) => run(() => op.countRecoveryCodes(userId)),
 
@@ -428,13 +444,28 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): SQLiteSto
         }),
       ),
 
-    sweep: async (now, sessionIdleMs) => {
+    claimNotification: (key, now, windowMs) =>
+      run(() =>
+        immediate((): NotificationClaim => {
+          const row = stmt(SQL.selectNotificationWindow).get(key);
+          const sentAt = row === undefined ? null : num(row, 'sent_at');
+          if (sentAt !== null && now - sentAt < windowMs) {
+            changes(SQL.countSuppressedNotification, key);
+            return { send: false };
+          }
+          stmt(SQL.upsertNotificationWindow).run(key, now, 0);
+          return { send: true, suppressed: row === undefined ? 0 : num(row, 'suppressed'), since: sentAt };
+        }),
+      ),
+
+    sweep: async (now, sessionIdleMs, auditRetentionMs) => {
       const batches: [string, SQLInputValue[]][] = [
         [SWEEP_SQL.pendingLogins, [now]],
         [SWEEP_SQL.phoneVerifications, [now]],
         [SWEEP_SQL.sessions, [now, now - sessionIdleMs]],
         [SWEEP_SQL.attemptCounters, [now]],
         [SWEEP_SQL.tokenBuckets, [now]],
+        ...(auditRetentionMs === undefined ? [] : [[SWEEP_SQL.auditEvents, [now - auditRetentionMs, now - auditRetentionMs]] as [string, SQLInputValue[]]]),
       ];
       let deleted = 0;
       for (const [sql, params] of batches) {

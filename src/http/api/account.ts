@@ -85,7 +85,8 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     if (!session) return reply;
     const events = await auth.listAudit({ userId: session.userId, limit: 50 });
     return reply.send({
-      events: events.map((e) => ({ at: iso(e.at), type: e.type, method: e.method, ip: e.ip, user_agent: e.userAgent })),
+      // count > 1: a counted refusal, `at` its first and `last_at` its last occurrence.
+      events: events.map((e) => ({ at: iso(e.at), type: e.type, method: e.method, ip: e.ip, user_agent: e.userAgent, count: e.count ?? 1, last_at: iso(e.lastAt ?? e.at) })),
     });
   });
 }

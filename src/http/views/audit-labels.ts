@@ -13,8 +13,16 @@ function channelName(method: string | null): string {
   return method === 'sms' ? 'SMS' : method === 'email' ? 'email' : 'message';
 }
 
-/** One sentence for an event, from the event type and the few detail fields known to be harmless. */
+/** One sentence for an event, from the event type and the few detail fields known to be harmless; a counted refusal says how many. */
 export function describeAuditEvent(event: StoredAuditEvent): string {
+  const text = describeOne(event);
+  const count = event.count ?? 1;
+  if (count <= 1) return text;
+  const last = new Date(event.lastAt ?? event.at).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  return `${text} (${count} times, the last at ${last})`;
+}
+
+function describeOne(event: StoredAuditEvent): string {
   const detail = event.detail ?? {};
   const label = typeof detail.label === 'string' ? detail.label : null;
   const method = event.method === null ? null : (METHOD_NAMES[event.method] ?? null);
