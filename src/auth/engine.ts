@@ -30,6 +30,7 @@ export function createAuth(options: AuthOptions) {
 
     validateSession: (token: string) => sessions.validateSession(ctx, token),
     endSession: (token: string, client: ClientInfo) => sessions.endSession(ctx, token, client),
+    endPendingLogin: (pendingLoginId: string) => sessions.endPendingLogin(ctx, pendingLoginId),
     listSessions: (current: Session) => sessions.listSessions(ctx, current),
     revokeSession: (current: Session, id: string, client: ClientInfo, proof?: reauth.Reauthentication) => sessions.revokeSession(ctx, current, id, client, proof),
     /** True while the session's full sign-in is recent enough to stand for re-authentication. */
@@ -53,7 +54,7 @@ export function createAuth(options: AuthOptions) {
       const timer = setInterval(() => {
         if (running) return;
         running = true;
-        ctx.store.sweep(ctx.now(), ctx.sessionIdleMs).catch(onError).finally(() => { running = false; });
+        ctx.store.sweep(ctx.now(), sessions.idleCutoffMs(ctx)).catch(onError).finally(() => { running = false; });
       }, intervalMs);
       timer.unref();
       return () => clearInterval(timer);

@@ -13,6 +13,15 @@ import type { Reauthentication, ReauthenticatedResult } from './reauth.ts';
 /** last_seen_at is written at most this often, so reads stay reads. */
 const TOUCH_INTERVAL_MS = 30_000;
 
+/**
+ * How long after its stored last_seen_at a session may stay unused. The stored time can be
+ * up to TOUCH_INTERVAL_MS older than the last request, so the limit allows for it: a session
+ * never ends earlier than OTPGATE_SESSION_IDLE after its last request (at most 30 s later).
+ */
+export function idleCutoffMs(ctx: Pick<AuthContext, 'sessionIdleMs'>): number {
+  return ctx.sessionIdleMs + TOUCH_INTERVAL_MS;
+}
+
 export interface IssuedSession {
   /** The bearer token for the cookie: shown to the client, never stored or logged. */
   token: string;
@@ -50,7 +59,7 @@ export async function validateSession(ctx: AuthContext, token: string): Promise<
   const session = await ctx.store.getSession(tokenHash);
   if (!session) return null;
   const now = ctx.now();
-  if (now >= session.expiresAt || now >= session.lastSeenAt + ctx.sessionIdleMs) {
+  if (now >= session.expiresAt || now >= session.lastSeenAt + idleCutoffMs(ctx)) {
     await ctx.store.deleteSession(tokenHash);
     return null;
   }
@@ -75,11 +84,17 @@ export async function endSession(ctx: AuthContext, token: string, client: Client
   }
 }
 
+/** Ends a sign-in still waiting for its second factor (logout): the id no longer completes it. */
+export async function endPendingLogin(ctx: AuthContext, pendingLoginId: string): Promise<void> {
+  if (typeof pendingLoginId !== 'string' || pendingLoginId.length !== 43) return;
+  await ctx.store.deletePendingLogin(hashToken(pendingLoginId));
+}
+
 export async function listSessions(ctx: AuthContext, current: Session): Promise<Array<Session & { current: boolean }>> {
   const now = ctx.now();
   const sessions = await ctx.store.listSessions(current.userId);
   return sessions
-    .filter((s) => now < s.expiresAt && now < s.lastSeenAt + ctx.sessionIdleMs)
+    .filter((s) => now < s.expiresAt && now < s.lastSeenAt + idleCutoffMs(ctx))
     .map((s) => ({ ...s, current: s.tokenHash === current.tokenHash }));
 }
 
