@@ -241,6 +241,12 @@ export interface Store {
   getSession(tokenHash: string): Promise<Session | null>;
   touchSession(tokenHash: string, now: number): Promise<void>;
   deleteSession(tokenHash: string): Promise<boolean>;
+  /**
+   * One transaction: deletes the session `oldTokenHash` and, only if it was there, creates
+   * `session` in its place (a new token for the same sign-in). False, and nothing written,
+   * when the old session had already ended: of concurrent callers, one replaces it.
+   */
+  replaceSession(oldTokenHash: string, session: Session): Promise<boolean>;
   /** Revokes one of the user's sessions by its public id. */
   deleteSessionById(userId: string, id: string): Promise<boolean>;
   /** Revokes all the user's sessions except the one with `exceptTokenHash`; returns how many. */

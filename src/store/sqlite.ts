@@ -331,6 +331,14 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): SQLiteSto
         changes(SQL.touchSession, now, tokenHash);
       }),
     deleteSession: (tokenHash) => run(() => changes(SQL.deleteSession, tokenHash) > 0),
+    replaceSession: (oldTokenHash, session) =>
+      run(() =>
+        immediate(() => {
+          if (changes(SQL.deleteSession, oldTokenHash) === 0) return false;
+          op.createSession(session);
+          return true;
+        }),
+      ),
     deleteSessionById: (userId, id) => run(() => changes(SQL.deleteSessionById, userId, id) > 0),
     deleteUserSessions: (userId, exceptTokenHash) =>
       run(() => (exceptTokenHash === undefined ? changes(SQL.deleteUserSessions, userId) : changes(SQL.deleteUserSessionsExcept, userId, exceptTokenHash))),

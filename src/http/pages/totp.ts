@@ -54,6 +54,7 @@ export async function totpPages(app: FastifyInstance): Promise<void> {
     }
     if (result.status === 'too_many_factors') return showStart(request, reply, 409, { error: 'You have the most authenticators allowed. Remove one first.' });
     if (result.status === 'invalid_request') return showStart(request, reply, 400, { error: result.message });
+    if (result.session) setSessionCookie(request, reply, result.session);
     const account = await usernameOf(request, reply);
     if (!account) return reply;
     const { enrollment } = result;
