@@ -7,6 +7,7 @@ import * as factors from './factors.ts';
 import * as reauth from './reauth.ts';
 import * as login from './login.ts';
 import * as sessions from './sessions.ts';
+import * as oneTimeView from './one-time-view.ts';
 
 export type Auth = ReturnType<typeof createAuth>;
 
@@ -42,6 +43,11 @@ export function createAuth(options: AuthOptions) {
     regenerateRecoveryCodes: (session: Session, proof: reauth.Reauthentication, client: ClientInfo) => factors.regenerateRecoveryCodes(ctx, session, proof, client),
     startPhoneVerification: (session: Session, phone: string, client: ClientInfo, proof?: reauth.Reauthentication) => factors.startPhoneVerification(ctx, session, phone, client, proof),
     confirmPhoneVerification: (session: Session, code: string, client: ClientInfo) => factors.confirmPhoneVerification(ctx, session, code, client),
+
+    /** Keeps a secret for one view by this session (Post/Redirect/Get); returns the handle. */
+    holdForOneView: (session: Session, secret: oneTimeView.OneTimeSecret) => oneTimeView.holdForOneView(ctx, session, secret),
+    /** The secret behind a handle, once, for the session it was kept for; else null. */
+    takeOneView: <K extends oneTimeView.OneTimeSecretKind>(session: Session, handle: string, kind: K) => oneTimeView.takeOneView(ctx, session, handle, kind),
 
     /** Waits for security notifications still being sent (tests, shutdown). */
     flushNotifications: () => ctx.settle(),

@@ -89,6 +89,23 @@ export interface Session {
   expiresAt: number;
 }
 
+/**
+ * A secret made by a POST and shown by the GET it redirects to, once (the authenticator's
+ * key, new recovery codes): sealed with the keyring, bound to one session, single use.
+ */
+export interface OneTimeView {
+  /** SHA-256 of the handle held by the client; the handle itself is never stored. */
+  handleHash: string;
+  userId: string;
+  /** The public id of the session it was made for: no other session can take it. */
+  sessionId: string;
+  kind: string;
+  /** AES-256-GCM sealed payload (see auth/keyring.ts), with the id of the key that sealed it. */
+  sealed: string;
+  keyId: string;
+  expiresAt: number;
+}
+
 export interface AuditEvent {
   at: number;
   userId: string | null;
@@ -253,6 +270,14 @@ export interface Store {
   deleteUserSessions(userId: string, exceptTokenHash?: string): Promise<number>;
   listSessions(userId: string): Promise<Session[]>;
 
+  // Secrets shown once (see OneTimeView)
+  putOneTimeView(view: OneTimeView): Promise<void>;
+  /**
+   * Deletes and returns the view when handle, session and kind match and it has not
+   * expired at `now`; null otherwise, and for all but one of concurrent callers.
+   */
+  takeOneTimeView(handleHash: string, sessionId: string, kind: string, now: number): Promise<OneTimeView | null>;
+
   // Throttling
   /** Counts an attempt under `key` unless delayed or locked; atomic across instances. */
   claimAttempt(key: string, now: number, policy: AttemptPolicy): Promise<AttemptClaim>;
@@ -299,7 +324,7 @@ export interface Store {
   /** One transaction: appendAudit(each event) and, when closePending is set, deletePendingLogin(closePending). */
   recordCodeFailure(input: { events: AuditEvent[]; closePending: string | null }): Promise<void>;
 
-  /** Deletes expired pending logins, phone verifications, sessions and idle throttle rows. */
+  /** Deletes expired pending logins, phone verifications, sessions, one-time views and idle throttle rows. */
   sweep(now: number, sessionIdleMs: number): Promise<number>;
   close(): Promise<void>;
 }

@@ -26,7 +26,7 @@ import type { CheckpointerOptions } from './checkpointer.ts';
 import { groupSync } from './group-sync.ts';
 import { SQL, SWEEP_SQL, updateUserStatement } from './queries.ts';
 import { decideAttempt, decideTake } from './rules.ts';
-import { num, numOrNull, toAttemptRow, toBucketRow, toPendingLogin, toPhoneVerification, toSession, toStoredAuditEvent, toTOTPFactor, toUser } from './rows.ts';
+import { num, numOrNull, toAttemptRow, toBucketRow, toOneTimeView, toPendingLogin, toPhoneVerification, toSession, toStoredAuditEvent, toTOTPFactor, toUser } from './rows.ts';
 import { SCHEMA_VERSION_SQL, SQLITE_DIALECT, pendingMigrations } from './schema.ts';
 
 export interface SQLiteStoreOptions {
@@ -344,6 +344,13 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): SQLiteSto
       run(() => (exceptTokenHash === undefined ? changes(SQL.deleteUserSessions, userId) : changes(SQL.deleteUserSessionsExcept, userId, exceptTokenHash))),
     listSessions: (userId) => run(() => stmt(SQL.listSessions).all(userId).map(toSession)),
 
+    putOneTimeView: (v) =>
+      run(() => {
+        stmt(SQL.insertOneTimeView).run(v.handleHash, v.userId, v.sessionId, v.kind, v.sealed, v.keyId, v.expiresAt);
+      }),
+    takeOneTimeView: (handleHash, sessionId, kind, now) =>
+      run(() => { const row = stmt(SQL.takeOneTimeView).get(handleHash, sessionId, kind, now); return row === undefined ? null : toOneTimeView(row); }),
+
     claimAttempt: (key, now, policy) => run(() => immediate(() => op.claimAttempt(key, now, policy))),
     resetAttempts: (key) => run(() => op.resetAttempts(key)),
     getAttemptCount: (key, now) =>
@@ -425,6 +432,7 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): SQLiteSto
         [SWEEP_SQL.sessions, [now, now - sessionIdleMs]],
         [SWEEP_SQL.attemptCounters, [now]],
         [SWEEP_SQL.tokenBuckets, [now]],
+        [SWEEP_SQL.oneTimeViews, [now]],
       ];
       let deleted = 0;
       for (const [sql, params] of batches) {

@@ -10,6 +10,7 @@ import { recoveryCodesPage } from '../views/recovery-codes-page.ts';
 import {
   PASSWORD_INPUT_MAX, flashOf, formField, pageContext, redirect, requireSession, sendHTML, sendSecretHTML, tooManyAttempts, withFlash, unhandled,
 } from './forms.ts';
+import { redirectToOneView, takeOneView } from './one-time-view.ts';
 
 const REAUTH_REFUSED = 'Your password or code was not accepted';
 
@@ -72,15 +73,27 @@ export async function accountPages(app: FastifyInstance): Promise<void> {
     const result = await auth.regenerateRecoveryCodes(session, proof, clientOf(request));
     if (result.status === 'ok') {
       if (result.session) setSessionCookie(request, reply, result.session);
-      const overview = await auth.overview(session);
-      if (!overview) return signedOut(request, reply);
-      return sendSecretHTML(reply, recoveryCodesPage(pageContext(request, reply, overview.user.username), {
-        codes: result.recoveryCodes, accountName: overview.user.username, generatedAt: auth.context.now(), firstFactor: false,
-      }));
+      // Never the answer to this POST: Back and Reload must not send the password again.
+      return redirectToOneView(request, reply, request.session ?? session, {
+        kind: 'recovery_codes', codes: result.recoveryCodes, generatedAt: auth.context.now(), firstFactor: false,
+      }, '/settings/recovery-codes');
     }
     if (result.status === 'not_found') return redirect(reply, '/');
     const { status, message } = reauthMessage(reply, result.retryAfter);
     return showAccount(request, reply, session, status, { error: { section: 'recovery', message } });
+  });
+
+  // New recovery codes, once (after regenerating them, or after the first authenticator).
+  app.get('/settings/recovery-codes', async (request, reply) => {
+    const session = requireSession(request, reply, 2);
+    if (!session) return reply;
+    const shown = await takeOneView(request, reply, session, 'recovery_codes');
+    if (!shown) return redirect(reply, `${withFlash('/', 'codes_shown')}#recovery`);
+    const overview = await auth.overview(session);
+    if (!overview) return signedOut(request, reply);
+    return sendSecretHTML(reply, recoveryCodesPage(pageContext(request, reply, overview.user.username), {
+      codes: shown.codes, accountName: overview.user.username, generatedAt: shown.generatedAt, firstFactor: shown.firstFactor,
+    }));
   });
 
   app.post('/settings/password', async (request, reply) => {
