@@ -17,20 +17,14 @@ async function signedUp() {
 }
 
 describe('finding 20: the idle check allows for the 30-s write interval', () => {
-  it('finding 20: a session used 29 s after its last write is still valid just under the idle limit after that use', async () => {
+  it('finding 20: a session used 29 s after its last write is still valid just under the idle limit after that use, and ends soon after it', async () => {
     const { e, token } = await signedUp();
     e.advance(29_000); // a request that does not write last_seen_at (under 30 s)
     assert.ok(await e.auth.validateSession(token));
     const lastRequest = e.now();
     e.setNow(lastRequest + IDLE_SECONDS * 1000 - 1_000);
     assert.ok(await e.auth.validateSession(token), 'idle for less than OTPGATE_SESSION_IDLE: still signed in');
-    await e.close();
-  });
-
-  it('finding 20: a session still ends once idle for longer than the limit plus the write interval', async () => {
-    const { e, token } = await signedUp();
-    e.advance(29_000);
-    assert.ok(await e.auth.validateSession(token));
+    // That check wrote last_seen_at; idle for the limit plus the write interval, it ends.
     e.advance(IDLE_SECONDS * 1000 + 30_000);
     assert.equal(await e.auth.validateSession(token), null);
     await e.close();
