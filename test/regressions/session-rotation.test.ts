@@ -116,6 +116,22 @@ describe('finding 8: a new session id at re-authentication and password change',
     assert.equal(await statusWith(t, after), 200);
   });
 
+  it('finding 8: replacing a verified phone number with the password replaces the session token; the old one gets 401', async () => {
+    const t = await makeApp();
+    const { c } = await enrolled(t);
+    assert.equal((await c.request('POST', '/api/phone', { phone: '+14155550123' })).statusCode, 202);
+    const verified = await c.request('POST', '/api/phone/verify', { code: t.outbox.lastCode('+14155550123') });
+    assert.equal(verified.statusCode, 200, verified.body);
+    makeStale(t);
+    const before = tokenOf(c);
+    const response = await c.request('POST', '/api/phone', { phone: '+14155550124', password: PASSWORD });
+    assert.equal(response.statusCode, 202, response.body);
+    const after = tokenOf(c);
+    assert.notEqual(after, before);
+    assert.equal(await statusWith(t, before), 401, 'the old token is dead');
+    assert.equal(await statusWith(t, after), 200);
+  });
+
   it('finding 8: a password change gives the changing session a new token; the old token and the other sessions get 401', async () => {
     const t = await makeApp();
     const { c, secret } = await enrolled(t);
