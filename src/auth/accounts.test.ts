@@ -133,8 +133,12 @@ describe('TOTP enrollment', () => {
     const { session, factorId, secret } = await enrolled(e);
     assert.deepEqual(await e.auth.removeTOTPFactor(session.session, factorId, { password: 'not-the-password' }, client), { status: 'reauth_required' });
     assert.deepEqual(await e.auth.removeTOTPFactor(session.session, factorId, { code: '000000' }, client), { status: 'reauth_required' });
-    assert.deepEqual(await e.auth.removeTOTPFactor(session.session, factorId, { code: generateTOTP(secret, e.now()) }, client), { status: 'ok' });
-    assert.deepEqual(await e.auth.removeTOTPFactor(session.session, factorId, { password: PASSWORD }, client), { status: 'not_found' });
+    const removed = await e.auth.removeTOTPFactor(session.session, factorId, { code: generateTOTP(secret, e.now()) }, client);
+    assert.equal(removed.status, 'ok');
+    // The re-authentication renewed the session's id (SECURITY.md item 37).
+    assert.ok(removed.status === 'ok' && removed.session);
+    assert.equal(await e.auth.validateSession(session.token), null);
+    assert.deepEqual(await e.auth.removeTOTPFactor(removed.session.session, factorId, { password: PASSWORD }, client), { status: 'not_found' });
   });
 
   it('regenerates recovery codes with re-authentication, voiding the old ones', async () => {
@@ -202,7 +206,8 @@ describe('sessions', () => {
     assert.ok(await e.auth.validateSession(session.token));
     e.advance(59 * 60_000);
     assert.ok(await e.auth.validateSession(session.token), 'touched within the hour');
-    e.advance(60 * 60_000);
+    // The hour counts from the last request; last_seen_at may lag it by up to 30 s.
+    e.advance(60 * 60_000 + 30_000);
     assert.equal(await e.auth.validateSession(session.token), null);
 
     const e2 = await makeEngine();
@@ -251,8 +256,12 @@ describe('sessions', () => {
     assert.deepEqual(await e.auth.revokeSession(session.session, other.session.session.id, client), { status: 'reauth_required' });
     assert.deepEqual(await e.auth.revokeSession(session.session, other.session.session.id, client, { password: 'not-the-password-1' }), { status: 'reauth_required' });
     assert.ok(await e.auth.validateSession(other.session.token), 'a refusal ends nothing');
-    assert.deepEqual(await e.auth.revokeSession(session.session, other.session.session.id, client, { password: PASSWORD }), { status: 'ok' });
+    const revoked = await e.auth.revokeSession(session.session, other.session.session.id, client, { password: PASSWORD });
+    assert.equal(revoked.status, 'ok');
     assert.equal(await e.auth.validateSession(other.session.token), null);
+    assert.ok(revoked.status === 'ok' && revoked.session, 'the proof renewed this session');
+    assert.equal(await e.auth.validateSession(session.token), null);
+    assert.ok(await e.auth.validateSession(revoked.session.token));
   });
 });
 
@@ -266,9 +275,14 @@ describe('changePassword()', () => {
     if (other.status !== 'authenticated') return assert.fail();
     assert.deepEqual(await e.auth.changePassword(session.session, 'not-current-pw', 'brand-new-pass-77', client), { status: 'reauth_required' });
     assert.equal((await e.auth.changePassword(session.session, PASSWORD, 'password', client)).status, 'weak_password');
-    assert.deepEqual(await e.auth.changePassword(session.session, PASSWORD, 'brand-new-pass-77', client), { status: 'ok', revokedSessions: 1 });
+    const changed = await e.auth.changePassword(session.session, PASSWORD, 'brand-new-pass-77', client);
+    assert.equal(changed.status, 'ok');
+    assert.ok(changed.status === 'ok' && changed.session);
+    assert.equal(changed.revokedSessions, 1);
     assert.equal(await e.auth.validateSession(other.session.token), null);
-    assert.ok(await e.auth.validateSession(session.token));
+    // This session continues under a new id; the old token is dead (SECURITY.md item 37).
+    assert.equal(await e.auth.validateSession(session.token), null);
+    assert.equal((await e.auth.validateSession(changed.session.token))?.level, 2);
     assert.equal((await e.auth.startLogin('carol', PASSWORD, client)).status, 'invalid_credentials');
     assert.equal((await e.auth.startLogin('carol', 'brand-new-pass-77', client)).status, 'otp_required');
   });

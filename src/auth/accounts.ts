@@ -2,7 +2,7 @@
 import type { FactorMethod, Session, TOTPFactor, User } from './ports.ts';
 import type { AuthContext, ClientInfo } from './context.ts';
 import type { IssuedSession } from './sessions.ts';
-import { createSession } from './sessions.ts';
+import { createSession, renewedAfterProof } from './sessions.ts';
 import { normalizeEmail, normalizePhone, normalizeUsername } from './normalize.ts';
 import { checkNewPassword } from './password-policy.ts';
 import type { PasswordCheck } from './password-policy.ts';
@@ -85,9 +85,9 @@ export async function signup(ctx: AuthContext, input: NewAccount, client: Client
   return { status: 'ok', user: created.user, session: await createSession(ctx, created.user.id, 1, client) };
 }
 
-export type ChangePasswordResult = { status: 'ok'; revokedSessions: number } | { status: 'reauth_required'; retryAfter?: number } | { status: 'weak_password'; message: string };
+export type ChangePasswordResult = { status: 'ok'; revokedSessions: number; session?: IssuedSession } | { status: 'reauth_required'; retryAfter?: number } | { status: 'weak_password'; message: string };
 
-/** Changes the password: needs the current one; every other session of the account ends. */
+/** Changes the password: needs the current one; every other session of the account ends, and this one gets a new id. */
 export async function changePassword(ctx: AuthContext, session: Session, currentPassword: string, newPassword: string, client: ClientInfo): Promise<ChangePasswordResult> {
   const reauth = await reauthenticate(ctx, session, { password: currentPassword }, client);
   if (!reauth.ok) return reauth.retryAfter === undefined ? { status: 'reauth_required' } : { status: 'reauth_required', retryAfter: reauth.retryAfter };
@@ -98,7 +98,8 @@ export async function changePassword(ctx: AuthContext, session: Session, current
   const revokedSessions = await ctx.store.updateUserAndEndSessions(user.id, { passwordHash: await hashPassword(newPassword, ctx.argon2) }, session.tokenHash);
   await recordEvent(ctx, 'password_changed', { userId: user.id, method: 'password', client, detail: { revoked_sessions: revokedSessions } });
   notify(ctx, user.id, { type: 'password_changed', revokedSessions }, client);
-  return { status: 'ok', revokedSessions };
+  // The session that changed it continues under a new id (SECURITY.md item 37).
+  return { status: 'ok', revokedSessions, ...(await renewedAfterProof(ctx, session)) };
 }
 
 export interface AccountOverview {

@@ -8,6 +8,7 @@ import * as reauth from './reauth.ts';
 import * as login from './login.ts';
 import * as sessions from './sessions.ts';
 import * as keys from './key-usage.ts';
+import * as oneTimeView from './one-time-view.ts';
 
 export type Auth = ReturnType<typeof createAuth>;
 
@@ -31,6 +32,7 @@ export function createAuth(options: AuthOptions) {
 
     validateSession: (token: string) => sessions.validateSession(ctx, token),
     endSession: (token: string, client: ClientInfo) => sessions.endSession(ctx, token, client),
+    endPendingLogin: (pendingLoginId: string) => sessions.endPendingLogin(ctx, pendingLoginId),
     listSessions: (current: Session) => sessions.listSessions(ctx, current),
     revokeSession: (current: Session, id: string, client: ClientInfo, proof?: reauth.Reauthentication) => sessions.revokeSession(ctx, current, id, client, proof),
     /** True while the session's full sign-in is recent enough to stand for re-authentication. */
@@ -43,6 +45,11 @@ export function createAuth(options: AuthOptions) {
     startPhoneVerification: (session: Session, phone: string, client: ClientInfo, proof?: reauth.Reauthentication) => factors.startPhoneVerification(ctx, session, phone, client, proof),
     confirmPhoneVerification: (session: Session, code: string, client: ClientInfo) => factors.confirmPhoneVerification(ctx, session, code, client),
 
+    /** Keeps a secret for one view by this session (Post/Redirect/Get); returns the handle. */
+    holdForOneView: (session: Session, secret: oneTimeView.OneTimeSecret) => oneTimeView.holdForOneView(ctx, session, secret),
+    /** The secret behind a handle, once, for the session it was kept for; else null. */
+    takeOneView: <K extends oneTimeView.OneTimeSecretKind>(session: Session, handle: string, kind: K) => oneTimeView.takeOneView(ctx, session, handle, kind),
+
     /** Waits for security notifications still being sent (tests, shutdown). */
     flushNotifications: () => ctx.settle(),
 
@@ -51,7 +58,7 @@ export function createAuth(options: AuthOptions) {
     checkKeys: () => keys.checkKeys(ctx),
 
     /** Deletes expired rows once, and audit events past the retention; answers how many rows went. */
-    sweep: () => ctx.store.sweep(ctx.now(), ctx.sessionIdleMs, ctx.auditRetentionMs),
+    sweep: () => ctx.store.sweep(ctx.now(), sessions.idleCutoffMs(ctx), ctx.auditRetentionMs),
 
     /** Sweeps expired rows every `intervalMs` without holding the process open; returns a stop function. */
     startSweeper(intervalMs = 60_000, onError: (error: unknown) => void = () => undefined): () => void {
@@ -59,7 +66,7 @@ export function createAuth(options: AuthOptions) {
       const timer = setInterval(() => {
         if (running) return;
         running = true;
-        ctx.store.sweep(ctx.now(), ctx.sessionIdleMs, ctx.auditRetentionMs).catch(onError).finally(() => { running = false; });
+        ctx.store.sweep(ctx.now(), sessions.idleCutoffMs(ctx), ctx.auditRetentionMs).catch(onError).finally(() => { running = false; });
       }, intervalMs);
       timer.unref();
       return () => clearInterval(timer);

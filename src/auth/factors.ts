@@ -6,7 +6,7 @@
 import type { Session, TOTPFactor } from './ports.ts';
 import type { AuthContext, ClientInfo } from './context.ts';
 import type { IssuedSession } from './sessions.ts';
-import { rotateSession } from './sessions.ts';
+import { renewedAfterProof, rotateSession } from './sessions.ts';
 import { createKeyURI, encodeBase32, generateSecret, normalizeCode } from '../otp/index.ts';
 import { seal } from './keyring.ts';
 import { generateId, generateNumericCode, keyedHash, safeEqual } from './tokens.ts';
@@ -15,7 +15,7 @@ import { canonicalRecoveryCode, generateRecoveryCodes } from './recovery-codes.t
 import { normalizePhone } from './normalize.ts';
 import { phoneVerificationMessage } from './messages.ts';
 import { recordEvent } from './audit.ts';
-import { freshOrReauthenticated, reauthenticate } from './reauth.ts';
+import { freshOrReauthenticated, isFreshSignIn, reauthenticate } from './reauth.ts';
 import type { Reauthentication, ReauthenticatedResult } from './reauth.ts';
 import { retryAfterSeconds, throttleKey } from './throttle.ts';
 import { notify } from './notifications.ts';
@@ -31,7 +31,7 @@ export interface TOTPEnrollment {
 }
 
 export type EnrollResult =
-  | { status: 'ok'; enrollment: TOTPEnrollment }
+  | { status: 'ok'; enrollment: TOTPEnrollment; session?: IssuedSession }
   | { status: 'too_many_factors' }
   | { status: 'invalid_request'; message: string }
   | { status: 'reauth_required'; retryAfter?: number };
@@ -44,6 +44,8 @@ export type EnrollResult =
  * authenticator. A password-only session enrolls right after its password.
  */
 export async function beginTOTPEnrollment(ctx: AuthContext, session: Session, label = 'Authenticator', proof?: Reauthentication, client?: ClientInfo): Promise<EnrollResult> {
+  // Fresh proof given here renews the session's id (SECURITY.md item 37).
+  const proved = session.level === 2 && !isFreshSignIn(ctx, session);
   if (session.level === 2) {
     const reauth = await freshOrReauthenticated(ctx, session, proof, client);
     if (!reauth.ok) return reauth.retryAfter === undefined ? { status: 'reauth_required' } : { status: 'reauth_required', retryAfter: reauth.retryAfter };
@@ -83,6 +85,7 @@ export async function beginTOTPEnrollment(ctx: AuthContext, session: Session, la
       secret: encodeBase32(secret, { padding: false }),
       otpauthURI: createKeyURI({ issuer: ctx.issuer, accountName: user.username, secret }),
     },
+    ...(proved ? await renewedAfterProof(ctx, session) : {}),
   };
 }
 
@@ -118,7 +121,7 @@ export async function confirmTOTPEnrollment(ctx: AuthContext, session: Session, 
 
 
 /** Removes an authenticator after re-authentication. */
-export async function removeTOTPFactor(ctx: AuthContext, session: Session, factorId: string, proof: Reauthentication, client: ClientInfo): Promise<ReauthenticatedResult<object>> {
+export async function removeTOTPFactor(ctx: AuthContext, session: Session, factorId: string, proof: Reauthentication, client: ClientInfo): Promise<ReauthenticatedResult<{ session?: IssuedSession }>> {
   const factor = await ctx.store.getTOTPFactor(session.userId, factorId);
   if (!factor) return { status: 'not_found' };
   const reauth = await reauthenticate(ctx, session, proof, client);
@@ -126,7 +129,7 @@ export async function removeTOTPFactor(ctx: AuthContext, session: Session, facto
   if (!(await ctx.store.deleteTOTPFactor(session.userId, factorId))) return { status: 'not_found' };
   await recordEvent(ctx, 'factor_removed', { userId: session.userId, method: 'totp', client, detail: { label: factor.label } });
   notify(ctx, session.userId, { type: 'authenticator_removed', label: factor.label }, client);
-  return { status: 'ok' };
+  return { status: 'ok', ...(await renewedAfterProof(ctx, session)) };
 }
 
 /**
@@ -149,12 +152,12 @@ async function issueRecoveryCodes(ctx: AuthContext, userId: string, client: Clie
 }
 
 /** Regenerates recovery codes after re-authentication (SECURITY.md item 24). */
-export async function regenerateRecoveryCodes(ctx: AuthContext, session: Session, proof: Reauthentication, client: ClientInfo): Promise<ReauthenticatedResult<{ recoveryCodes: string[] }>> {
+export async function regenerateRecoveryCodes(ctx: AuthContext, session: Session, proof: Reauthentication, client: ClientInfo): Promise<ReauthenticatedResult<{ recoveryCodes: string[]; session?: IssuedSession }>> {
   const reauth = await reauthenticate(ctx, session, proof, client);
   if (!reauth.ok) return reauth.retryAfter === undefined ? { status: 'reauth_required' } : { status: 'reauth_required', retryAfter: reauth.retryAfter };
   const recoveryCodes = await issueRecoveryCodes(ctx, session.userId, client);
   notify(ctx, session.userId, { type: 'recovery_codes_regenerated' }, client);
-  return { status: 'ok', recoveryCodes };
+  return { status: 'ok', recoveryCodes, ...(await renewedAfterProof(ctx, session)) };
 }
 
 const PHONE_CODE_ATTEMPTS = 5;
@@ -164,7 +167,7 @@ function phoneCodeHash(ctx: AuthContext, userId: string, phone: string, code: st
 }
 
 export type PhoneStartResult =
-  | { status: 'sent'; phone: string; expiresIn: number }
+  | { status: 'sent'; phone: string; expiresIn: number; session?: IssuedSession }
   | { status: 'invalid_request'; message: string }
   | { status: 'reauth_required'; retryAfter?: number }
   | { status: 'rate_limited'; retryAfter: number }
@@ -178,9 +181,11 @@ export async function startPhoneVerification(ctx: AuthContext, session: Session,
   const phone = normalizePhone(input);
   if (!phone.ok) return { status: 'invalid_request', message: phone.reason };
   const user = await ctx.store.getUserById(session.userId);
+  let proved = false;
   if (user?.phoneVerifiedAt != null && user.phone !== phone.value) {
     const reauth = proof ? await reauthenticate(ctx, session, proof, client) : { ok: false as const };
     if (!reauth.ok) return reauth.retryAfter === undefined ? { status: 'reauth_required' } : { status: 'reauth_required', retryAfter: reauth.retryAfter };
+    proved = true;
   }
   const now = ctx.now();
   for (const [key, bucket] of [[throttleKey.ipSends(client.ip), ctx.limits.ipSends], [throttleKey.accountSends(session.userId), ctx.limits.accountSends]] as const) {
@@ -199,7 +204,8 @@ export async function startPhoneVerification(ctx: AuthContext, session: Session,
     return { status: 'delivery_failed' };
   }
   await recordEvent(ctx, 'code_sent', { userId: session.userId, method: 'sms', client, detail: { purpose: 'phone_verification' } });
-  return { status: 'sent', phone: phone.value, expiresIn: Math.round(ctx.codeTTLMs / 1000) };
+  // A re-authentication gives the session a new id (SECURITY.md item 37).
+  return { status: 'sent', phone: phone.value, expiresIn: Math.round(ctx.codeTTLMs / 1000), ...(proved ? await renewedAfterProof(ctx, session) : {}) };
 }
 
 export type PhoneConfirmResult = { status: 'ok'; phone: string } | { status: 'invalid_code'; attemptsLeft: number } | { status: 'code_expired' };

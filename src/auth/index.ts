@@ -4,6 +4,8 @@ export type { AuthOptions, ClientInfo } from './context.ts';
 export type { StartResult, SendResult, VerifyResult } from './login.ts';
 export type { IssuedSession } from './sessions.ts';
 export type { Reauthentication } from './reauth.ts';
+export type { OneTimeSecret, OneTimeSecretKind } from './one-time-view.ts';
+export { ONE_TIME_VIEW_TTL_MS } from './one-time-view.ts';
 export type { AccountOverview, NewAccount } from './accounts.ts';
 export type { Limits } from './throttle.ts';
 export { DEFAULT_LIMITS } from './throttle.ts';

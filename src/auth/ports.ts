@@ -89,6 +89,23 @@ export interface Session {
   expiresAt: number;
 }
 
+/**
+ * A secret made by a POST and shown by the GET it redirects to, once (the authenticator's
+ * key, new recovery codes): sealed with the keyring, bound to one session, single use.
+ */
+export interface OneTimeView {
+  /** SHA-256 of the handle held by the client; the handle itself is never stored. */
+  handleHash: string;
+  userId: string;
+  /** The public id of the session it was made for: no other session can take it. */
+  sessionId: string;
+  kind: string;
+  /** AES-256-GCM sealed payload (see auth/keyring.ts), with the id of the key that sealed it. */
+  sealed: string;
+  keyId: string;
+  expiresAt: number;
+}
+
 export interface AuditEvent {
   at: number;
   userId: string | null;
@@ -268,11 +285,25 @@ export interface Store {
   getSession(tokenHash: string): Promise<Session | null>;
   touchSession(tokenHash: string, now: number): Promise<void>;
   deleteSession(tokenHash: string): Promise<boolean>;
+  /**
+   * One transaction: deletes the session `oldTokenHash` and, only if it was there, creates
+   * `session` in its place (a new token for the same sign-in). False, and nothing written,
+   * when the old session had already ended: of concurrent callers, one replaces it.
+   */
+  replaceSession(oldTokenHash: string, session: Session): Promise<boolean>;
   /** Revokes one of the user's sessions by its public id. */
   deleteSessionById(userId: string, id: string): Promise<boolean>;
   /** Revokes all the user's sessions except the one with `exceptTokenHash`; returns how many. */
   deleteUserSessions(userId: string, exceptTokenHash?: string): Promise<number>;
   listSessions(userId: string): Promise<Session[]>;
+
+  // Secrets shown once (see OneTimeView)
+  putOneTimeView(view: OneTimeView): Promise<void>;
+  /**
+   * Deletes and returns the view when handle, session and kind match and it has not
+   * expired at `now`; null otherwise, and for all but one of concurrent callers.
+   */
+  takeOneTimeView(handleHash: string, sessionId: string, kind: string, now: number): Promise<OneTimeView | null>;
 
   // Throttling
   /** Counts an attempt under `key` unless delayed or locked; atomic across instances. */
@@ -330,7 +361,7 @@ export interface Store {
   claimNotification(key: string, now: number, windowMs: number): Promise<NotificationClaim>;
 
   /**
-   * Deletes expired pending logins, phone verifications, sessions and idle throttle rows,
+   * Deletes expired pending logins, phone verifications, sessions, one-time views and idle throttle rows,
    * and, with `auditRetentionMs`, audit events whose last occurrence is older than that.
    */
   sweep(now: number, sessionIdleMs: number, auditRetentionMs?: number): Promise<number>;

@@ -7,11 +7,20 @@ import type { Session } from './ports.ts';
 import type { AuthContext, ClientInfo } from './context.ts';
 import { generateId, generateToken, hashToken } from './tokens.ts';
 import { recordEvent } from './audit.ts';
-import { freshOrReauthenticated } from './reauth.ts';
+import { freshOrReauthenticated, isFreshSignIn } from './reauth.ts';
 import type { Reauthentication, ReauthenticatedResult } from './reauth.ts';
 
 /** last_seen_at is written at most this often, so reads stay reads. */
 const TOUCH_INTERVAL_MS = 30_000;
+
+/**
+ * How long after its stored last_seen_at a session may stay unused. The stored time can be
+ * up to TOUCH_INTERVAL_MS older than the last request, so the limit allows for it: a session
+ * never ends earlier than OTPGATE_SESSION_IDLE after its last request (at most 30 s later).
+ */
+export function idleCutoffMs(ctx: Pick<AuthContext, 'sessionIdleMs'>): number {
+  return ctx.sessionIdleMs + TOUCH_INTERVAL_MS;
+}
 
 export interface IssuedSession {
   /** The bearer token for the cookie: shown to the client, never stored or logged. */
@@ -50,7 +59,7 @@ export async function validateSession(ctx: AuthContext, token: string): Promise<
   const session = await ctx.store.getSession(tokenHash);
   if (!session) return null;
   const now = ctx.now();
-  if (now >= session.expiresAt || now >= session.lastSeenAt + ctx.sessionIdleMs) {
+  if (now >= session.expiresAt || now >= session.lastSeenAt + idleCutoffMs(ctx)) {
     await ctx.store.deleteSession(tokenHash);
     return null;
   }
@@ -67,6 +76,24 @@ export async function rotateSession(ctx: AuthContext, old: Session, level: 1 | 2
   return createSession(ctx, old.userId, level, client);
 }
 
+/**
+ * A new token and id for the same sign-in (I6, ASVS 7.2.4): at re-authentication and at a
+ * password change the old token dies at once. Level, start and absolute end are kept, so a
+ * renewal neither extends the session nor makes it count as a fresh sign-in. Null when the
+ * old session had already ended (logged out, revoked, or renewed by a concurrent request).
+ */
+export async function renewSession(ctx: AuthContext, old: Session): Promise<IssuedSession | null> {
+  const token = generateToken();
+  const session: Session = { ...old, tokenHash: hashToken(token), id: generateId(), lastSeenAt: ctx.now() };
+  return (await ctx.store.replaceSession(old.tokenHash, session)) ? { token, session } : null;
+}
+
+/** `{ session }` with the renewed session, or nothing when it had already ended: to spread into a result. */
+export async function renewedAfterProof(ctx: AuthContext, old: Session): Promise<{ session?: IssuedSession }> {
+  const issued = await renewSession(ctx, old);
+  return issued ? { session: issued } : {};
+}
+
 /** Ends the session of this token (logout). */
 export async function endSession(ctx: AuthContext, token: string, client: ClientInfo): Promise<void> {
   const session = await ctx.store.getSession(hashToken(token));
@@ -75,11 +102,17 @@ export async function endSession(ctx: AuthContext, token: string, client: Client
   }
 }
 
+/** Ends a sign-in still waiting for its second factor (logout): the id no longer completes it. */
+export async function endPendingLogin(ctx: AuthContext, pendingLoginId: string): Promise<void> {
+  if (typeof pendingLoginId !== 'string' || pendingLoginId.length !== 43) return;
+  await ctx.store.deletePendingLogin(hashToken(pendingLoginId));
+}
+
 export async function listSessions(ctx: AuthContext, current: Session): Promise<Array<Session & { current: boolean }>> {
   const now = ctx.now();
   const sessions = await ctx.store.listSessions(current.userId);
   return sessions
-    .filter((s) => now < s.expiresAt && now < s.lastSeenAt + ctx.sessionIdleMs)
+    .filter((s) => now < s.expiresAt && now < s.lastSeenAt + idleCutoffMs(ctx))
     .map((s) => ({ ...s, current: s.tokenHash === current.tokenHash }));
 }
 
@@ -88,10 +121,12 @@ export async function listSessions(ctx: AuthContext, current: Session): Promise<
  * security, it needs a sign-in from the last ten minutes or fresh proof (ASVS 7.5.2): a
  * stolen older session cannot sign its owner out everywhere.
  */
-export async function revokeSession(ctx: AuthContext, current: Session, id: string, client: ClientInfo, proof?: Reauthentication): Promise<ReauthenticatedResult<object>> {
+export async function revokeSession(ctx: AuthContext, current: Session, id: string, client: ClientInfo, proof?: Reauthentication): Promise<ReauthenticatedResult<{ session?: IssuedSession }>> {
+  const proved = !isFreshSignIn(ctx, current);
   const reauth = await freshOrReauthenticated(ctx, current, proof, client);
   if (!reauth.ok) return reauth.retryAfter === undefined ? { status: 'reauth_required' } : { status: 'reauth_required', retryAfter: reauth.retryAfter };
   if (!(await ctx.store.deleteSessionById(current.userId, id))) return { status: 'not_found' };
   await recordEvent(ctx, 'session_revoked', { userId: current.userId, client, detail: { scope: 'one' } });
-  return { status: 'ok' };
+  // A re-authentication gives this session a new id (SECURITY.md item 37).
+  return { status: 'ok', ...(proved ? await renewedAfterProof(ctx, current) : {}) };
 }

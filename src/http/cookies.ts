@@ -8,6 +8,8 @@
  *   __Host-otpgate-csrf     the anti-CSRF secret that form tokens are derived from
  *   __Host-otpgate-device   set at a completed sign-in: this browser's password attempts
  *                           skip the delay strangers' failures put on the username (1 year)
+ *   __Host-otpgate-view     the single-use handle of a secret to show once (authenticator
+ *                           key, recovery codes) on the page a POST redirects to (10 min)
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IssuedSession } from '../auth/index.ts';
@@ -18,6 +20,7 @@ export const COOKIE = {
   pending: '__Host-otpgate-pending',
   csrf: '__Host-otpgate-csrf',
   device: '__Host-otpgate-device',
+  view: '__Host-otpgate-view',
 } as const;
 
 const DEVICE_COOKIE_SECONDS = 365 * 24 * 3600;

@@ -13,6 +13,7 @@ const TOTP = 'id, user_id, label, encrypted_secret, key_id, confirmed_at, last_s
 const PENDING = 'id_hash, user_id, methods, attempts, sends, last_sent_at, code_hash, code_channel, code_expires_at, ip, user_agent, created_at, expires_at';
 const SESSION = 'token_hash, id, user_id, level, ip, user_agent, created_at, last_seen_at, expires_at';
 const AUDIT = 'id, at, user_id, type, method, ip, user_agent, detail, count, last_at';
+const VIEW = 'handle_hash, user_id, session_id, kind, sealed, key_id, expires_at';
 
 export const SQL = {
   insertUser: `INSERT INTO users (${USER}) VALUES (?, ?, ?, ?, NULL, ?, 0, NULL, ?) RETURNING ${USER}`,
@@ -68,6 +69,10 @@ export const SQL = {
   deleteUserSessionsExcept: 'DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?',
   listSessions: `SELECT ${SESSION} FROM sessions WHERE user_id = ? ORDER BY last_seen_at DESC, id`,
 
+  insertOneTimeView: `INSERT INTO one_time_views (${VIEW}) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  // Spent by the one read that finds it: the DELETE is the check (I4).
+  takeOneTimeView: `DELETE FROM one_time_views WHERE handle_hash = ? AND session_id = ? AND kind = ? AND expires_at > ? RETURNING ${VIEW}`,
+
   // Read and written back inside one write transaction (see rules.ts).
   selectAttempt: 'SELECT count, next_at, forget_at FROM attempt_counters WHERE key = ?',
   upsertAttempt: `INSERT INTO attempt_counters (key, count, next_at, forget_at) VALUES (?, ?, ?, ?)
@@ -108,6 +113,7 @@ export const SWEEP_SQL = {
   tokenBuckets: 'DELETE FROM token_buckets WHERE key IN (SELECT key FROM token_buckets WHERE full_at <= ? LIMIT ?)',
   /** Params: the retention cutoff (twice), batch size. */
   auditEvents: 'DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at <= ? AND (last_at IS NULL OR last_at <= ?) LIMIT ?)',
+  oneTimeViews: 'DELETE FROM one_time_views WHERE handle_hash IN (SELECT handle_hash FROM one_time_views WHERE expires_at <= ? LIMIT ?)',
 } as const;
 
 const USER_COLUMNS = {

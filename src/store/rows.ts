@@ -3,7 +3,7 @@
  * of column values; integers may come back as number, bigint or (pg BIGINT) string.
  * A value of an unexpected type throws: the schema and the code disagree.
  */
-import type { AuditEvent, DeliveryChannel, FactorMethod, PendingLogin, PhoneVerification, Session, StoredAuditEvent, TOTPFactor, User } from '../auth/ports.ts';
+import type { AuditEvent, DeliveryChannel, FactorMethod, OneTimeView, PendingLogin, PhoneVerification, Session, StoredAuditEvent, TOTPFactor, User } from '../auth/ports.ts';
 import type { AttemptRow, BucketRow } from './rules.ts';
 
 export type Row = Readonly<Record<string, unknown>>;
@@ -144,6 +144,18 @@ function auditDetail(row: Row, column: string): AuditEvent['detail'] {
     else fail(column, value);
   }
   return detail;
+}
+
+export function toOneTimeView(row: Row): OneTimeView {
+  return {
+    handleHash: str(row, 'handle_hash'),
+    userId: str(row, 'user_id'),
+    sessionId: str(row, 'session_id'),
+    kind: str(row, 'kind'),
+    sealed: str(row, 'sealed'),
+    keyId: str(row, 'key_id'),
+    expiresAt: num(row, 'expires_at'),
+  };
 }
 
 export function toStoredAuditEvent(row: Row): StoredAuditEvent {

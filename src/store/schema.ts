@@ -146,6 +146,22 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX notification_windows_sent_at ON notification_windows (sent_at)',
     ],
   },
+  {
+    version: 3,
+    description: 'one-time views: secrets shown once by a GET after the POST that made them',
+    statements: () => [
+      `CREATE TABLE one_time_views (
+        handle_hash TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        session_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        sealed TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        expires_at BIGINT NOT NULL
+      )`,
+      'CREATE INDEX one_time_views_expires_at ON one_time_views (expires_at)',
+    ],
+  },
 ];
 
 /** The schema version this code writes. */

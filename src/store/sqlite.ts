@@ -26,7 +26,7 @@ import type { CheckpointerOptions } from './checkpointer.ts';
 import { groupSync } from './group-sync.ts';
 import { SQL, SWEEP_SQL, updateUserStatement } from './queries.ts';
 import { decideAttempt, decideTake } from './rules.ts';
-import { num, numOrNull, strOrNull, toAttemptRow, toBucketRow, toPendingLogin, toPhoneVerification, toSession, toStoredAuditEvent, toTOTPFactor, toUser } from './rows.ts';
+import { num, numOrNull, strOrNull, toAttemptRow, toBucketRow, toOneTimeView, toPendingLogin, toPhoneVerification, toSession, toStoredAuditEvent, toTOTPFactor, toUser } from './rows.ts';
 import { SCHEMA_VERSION_SQL, SQLITE_DIALECT, pendingMigrations } from './schema.ts';
 
 export interface SQLiteStoreOptions {
@@ -365,10 +365,25 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): SQLiteSto
         changes(SQL.touchSession, now, tokenHash);
       }),
     deleteSession: (tokenHash) => run(() => changes(SQL.deleteSession, tokenHash) > 0),
+    replaceSession: (oldTokenHash, session) =>
+      run(() =>
+        immediate(() => {
+          if (changes(SQL.deleteSession, oldTokenHash) === 0) return false;
+          op.createSession(session);
+          return true;
+        }),
+      ),
     deleteSessionById: (userId, id) => run(() => changes(SQL.deleteSessionById, userId, id) > 0),
     deleteUserSessions: (userId, exceptTokenHash) =>
       run(() => (exceptTokenHash === undefined ? changes(SQL.deleteUserSessions, userId) : changes(SQL.deleteUserSessionsExcept, userId, exceptTokenHash))),
     listSessions: (userId) => run(() => stmt(SQL.listSessions).all(userId).map(toSession)),
+
+    putOneTimeView: (v) =>
+      run(() => {
+        stmt(SQL.insertOneTimeView).run(v.handleHash, v.userId, v.sessionId, v.kind, v.sealed, v.keyId, v.expiresAt);
+      }),
+    takeOneTimeView: (handleHash, sessionId, kind, now) =>
+      run(() => { const row = stmt(SQL.takeOneTimeView).get(handleHash, sessionId, kind, now); return row === undefined ? null : toOneTimeView(row); }),
 
     claimAttempt: (key, now, policy) => run(() => immediate(() => op.claimAttempt(key, now, policy))),
     resetAttempts: (key) => run(() => op.resetAttempts(key)),
@@ -466,6 +481,7 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): SQLiteSto
         [SWEEP_SQL.attemptCounters, [now]],
         [SWEEP_SQL.tokenBuckets, [now]],
         ...(auditRetentionMs === undefined ? [] : [[SWEEP_SQL.auditEvents, [now - auditRetentionMs, now - auditRetentionMs]] as [string, SQLInputValue[]]]),
+        [SWEEP_SQL.oneTimeViews, [now]],
       ];
       let deleted = 0;
       for (const [sql, params] of batches) {

@@ -175,7 +175,7 @@ const VECTORS: Vector[] = [
 ];
 
 /** GET routes that exist (they only show a page or redirect): a GET there answers 200 or 303 and must change nothing. */
-const READ_ONLY_PAGES = new Set(['/signup', '/login', '/logout', '/settings/totp', '/settings/phone/confirm']);
+const READ_ONLY_PAGES = new Set(['/signup', '/login', '/logout', '/settings/totp', '/settings/phone/confirm', '/settings/recovery-codes']);
 
 let victim: AttackClient;
 let auth: Authenticator;

@@ -49,6 +49,14 @@ async function submit(c: AttackClient, page: string, path: string, fields: Recor
   return { status: r.status, body: r.body, location: String(r.headers.location ?? '') };
 }
 
+/** The page a 303 leads to (a secret shown once is on the GET after the POST). */
+async function follow(c: AttackClient, answered: { status: number; location: string }): Promise<{ status: number; body: string }> {
+  assert.equal(answered.status, 303);
+  const r = await c.request('GET', answered.location);
+  secrets.addCookies(c.cookies);
+  return { status: r.status, body: r.body };
+}
+
 function recoveryCodesIn(html: string): string[] {
   return [...html.matchAll(/<li>([a-z2-7]{4}(?:-[a-z2-7]{4}){5})<\/li>/g)].map((m) => m[1] ?? '');
 }
@@ -111,7 +119,7 @@ void describe('no secret reaches the log, through the pages, SMS codes and failu
     const signedUp = await submit(b, '/signup', '/signup', { username: 'logs-page', password: PASSWORD });
     assert.deepEqual([signedUp.status, signedUp.location], [303, '/settings/totp']);
 
-    const enroll = await submit(b, '/settings/totp', '/settings/totp', { label: 'Page phone' });
+    const enroll = await follow(b, await submit(b, '/settings/totp', '/settings/totp', { label: 'Page phone' }));
     assert.equal(enroll.status, 200);
     const secret = /secret=([A-Z2-7]+)/.exec(enroll.body)?.[1] ?? '';
     const factorId = /name="factor_id" value="([^"]+)"/.exec(enroll.body)?.[1] ?? '';
@@ -123,14 +131,14 @@ void describe('no secret reaches the log, through the pages, SMS codes and failu
     const retry = await submit(b, '/settings/totp', '/settings/totp/confirm', { factor_id: factorId, code: wrong });
     assert.equal(retry.status, 401);
     const step = totpStep();
-    const confirmed = await submit(b, '/settings/totp', '/settings/totp/confirm', { factor_id: factorId, code: totpCodeAt(seed, step) });
+    const confirmed = await follow(b, await submit(b, '/settings/totp', '/settings/totp/confirm', { factor_id: factorId, code: totpCodeAt(seed, step) }));
     assert.equal(confirmed.status, 200, confirmed.body.slice(0, 300));
     const codes = recoveryCodesIn(confirmed.body);
     assert.equal(codes.length, 10);
     for (const rc of codes) secrets.add(rc, rc.replace(/-/g, ''));
     const auth = { seed, lastStep: step };
 
-    const regenerated = await submit(b, '/', '/settings/recovery-codes', { password: PASSWORD });
+    const regenerated = await follow(b, await submit(b, '/', '/settings/recovery-codes', { password: PASSWORD }));
     assert.equal(regenerated.status, 200);
     const newCodes = recoveryCodesIn(regenerated.body);
     for (const rc of newCodes) secrets.add(rc, rc.replace(/-/g, ''));

@@ -81,7 +81,7 @@ export async function addAuthenticator(d: Driver, who: Person, label: string, pa
   const { page } = d;
   await d.fill(field(page, 'Name for this authenticator (optional)'), label);
   assert.equal(await d.activate(button(page, 'Continue')), 200);
-  await assertAt(d, '/settings/totp', 'Scan the QR code');
+  await assertAt(d, '/settings/totp/setup', 'Scan the QR code');
   const authenticator = await Authenticator.scan(page.getByRole('img', { name: `QR code to add ${who.username} to an authenticator app` }));
   assert.equal(authenticator.uri.type, 'totp');
   assert.equal(authenticator.uri.issuer, 'otpgate');
@@ -106,7 +106,7 @@ export async function addAuthenticator(d: Driver, who: Person, label: string, pa
 /** The recovery codes page: the codes on screen, and the same codes in the downloaded .txt. */
 export async function saveRecoveryCodes(d: Driver, who: Person): Promise<string[]> {
   const { page } = d;
-  await assertAt(d, '/settings/totp/confirm', 'Save your recovery codes');
+  await assertAt(d, '/settings/recovery-codes', 'Save your recovery codes');
   const codes = (await page.getByRole('list', { name: 'Recovery codes' }).getByRole('listitem').allInnerTexts()).map((c) => c.trim());
   assert.equal(codes.length, 10);
   assert.equal(new Set(codes).size, 10);

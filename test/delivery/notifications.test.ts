@@ -201,7 +201,8 @@ describe('security notifications', () => {
     const u = await enrolledUser(e, 'gina');
     await loginWithTOTP(e, 'gina', u.secret);
     const changed = await e.auth.changePassword(u.session, PASSWORD, NEW_PASSWORD, client);
-    assert.deepEqual(changed, { status: 'ok', revokedSessions: 1 });
+    assert.equal(changed.status, 'ok');
+    assert.equal(changed.status === 'ok' ? changed.revokedSessions : null, 1);
     const [mail] = await notifications(e, u.email, /password was changed/);
     assert.ok(mail);
     assert.equal(mail.subject, 'Your Example password was changed');

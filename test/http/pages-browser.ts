@@ -260,10 +260,11 @@ export async function enrolledUser(t: Pages, b: Browser, username = 'alice') {
   const signedUp = await signup(b, { username, password: PASSWORD });
   assert.equal(signedUp.status, 303);
   assert.equal(signedUp.location, '/settings/totp');
-  const qr = await b.submit(await b.follow(signedUp), '/settings/totp', { label: 'Phone' });
+  // Post/Redirect/Get: the key and the codes are each shown by the GET a 303 leads to.
+  const qr = await b.follow(await b.submit(await b.follow(signedUp), '/settings/totp', { label: 'Phone' }));
   assert.equal(qr.status, 200);
   const key = totpKeyFrom(qr.body);
-  const done = await b.submit(qr, '/settings/totp/confirm', { code: generateTOTP(key, t.engine.now()) });
+  const done = await b.follow(await b.submit(qr, '/settings/totp/confirm', { code: generateTOTP(key, t.engine.now()) }));
   assert.equal(done.status, 200);
   return { key, codes: recoveryCodesFrom(done.body), page: done };
 }

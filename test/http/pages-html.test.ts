@@ -44,8 +44,8 @@ before(async () => {
   const alice = t.browser();
   const signedUp = await signup(alice, { username: 'alice', password: PASSWORD, email: 'alice@example.com' });
   add('GET /settings/totp (level 1)', await alice.follow(signedUp), true);
-  const qr = await alice.submit(await alice.get('/settings/totp'), '/settings/totp');
-  add('POST /settings/totp (QR code)', qr, true, { autocomplete: { code: 'one-time-code' } });
+  const qr = await alice.follow(await alice.submit(await alice.get('/settings/totp'), '/settings/totp'));
+  add('GET /settings/totp/setup (QR code)', qr, true, { autocomplete: { code: 'one-time-code' } });
   add('POST /settings/totp/confirm (wrong code)', await alice.submit(qr, '/settings/totp/confirm', { code: '000000' }), true, { error: true, autocomplete: { code: 'one-time-code' } });
 
   const bob = t.browser();
@@ -55,7 +55,7 @@ before(async () => {
   add('GET /', account, true, { autocomplete: { current_password: 'current-password', new_password: 'new-password', phone: 'tel' } });
   add('POST /settings/factors/remove (refused)', await bob.submit(account, '/settings/factors/remove', { password: 'wrong wrong' }), true, { error: true });
   add('POST /settings/password (refused)', await bob.submit(account, '/settings/password', { current_password: 'x', new_password: 'y' }), true, { error: true });
-  add('POST /settings/recovery-codes', await bob.submit(account, '/settings/recovery-codes', { password: PASSWORD }), true);
+  add('GET /settings/recovery-codes', await bob.follow(await bob.submit(account, '/settings/recovery-codes', { password: PASSWORD })), true);
   add('GET /settings/totp (level 2)', await bob.get('/settings/totp'), true);
   add('GET /settings/phone/confirm', await bob.follow(await bob.submit(await bob.get('/'), '/settings/phone', { phone: '+14155550123' })), true, { autocomplete: { code: 'one-time-code' } });
   add('GET /logout', await bob.get('/logout'), true);

@@ -44,14 +44,21 @@ void describe('pages: sign-up, enrollment, login', () => {
     const start1 = await b.follow(signedUp);
     assert.equal(start1.status, 200);
     assert.match(start1.body, /<h1>Set up an authenticator app<\/h1>/);
-    const qr = await b.submit(start1, '/settings/totp', { label: 'Work phone' });
+    // Post/Redirect/Get (finding 15): the POST answers 303; the GET shows the key once.
+    const posted = await b.submit(start1, '/settings/totp', { label: 'Work phone' });
+    assert.equal(posted.status, 303);
+    assert.equal(posted.location, '/settings/totp/setup');
+    const qr = await b.follow(posted);
     assert.equal(qr.status, 200);
     assert.equal(qr.headers['cache-control'], 'no-store');
     assert.match(qr.body, /<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
     assert.match(byId(qr.body, 'totp-key'), /^([A-Z2-7]{4} )+[A-Z2-7]{1,4}$/, 'the key in groups of four');
     const key = totpKeyFrom(qr.body);
 
-    const confirmed = await b.submit(qr, '/settings/totp/confirm', { code: generateTOTP(key, t.engine.now()) });
+    const confirmedPost = await b.submit(qr, '/settings/totp/confirm', { code: generateTOTP(key, t.engine.now()) });
+    assert.equal(confirmedPost.status, 303);
+    assert.equal(confirmedPost.location, '/settings/recovery-codes');
+    const confirmed = await b.follow(confirmedPost);
     assert.equal(confirmed.status, 200);
     assert.equal(confirmed.headers['cache-control'], 'no-store');
     const codes = recoveryCodesFrom(confirmed.body);
@@ -318,7 +325,7 @@ void describe('pages: the account page', () => {
     await signup(b, { username: 'gina', password: PASSWORD });
     assert.equal((await b.get('/')).location, '/settings/totp');
     for (const path of ['/settings/password', '/settings/recovery-codes', '/settings/sessions/revoke']) {
-      const page = await b.submit(await b.get('/settings/totp'), '/settings/totp');
+      const page = await b.follow(await b.submit(await b.get('/settings/totp'), '/settings/totp'));
       const res = await b.post(path, { _csrf: formsOf(page.body)[0]?.fields._csrf ?? '' });
       assert.equal(res.location, '/settings/totp', path);
     }
@@ -356,7 +363,9 @@ void describe('pages: the account page', () => {
     const account = await b.get('/');
     const wrong = await b.submit(account, '/settings/recovery-codes', { password: 'nope nope' });
     assert.equal(wrong.status, 401);
-    const fresh = await b.submit(account, '/settings/recovery-codes', { password: PASSWORD });
+    const posted = await b.submit(account, '/settings/recovery-codes', { password: PASSWORD });
+    assert.equal(posted.status, 303);
+    const fresh = await b.follow(posted);
     assert.equal(fresh.status, 200);
     assert.equal(fresh.headers['cache-control'], 'no-store');
     const codes = recoveryCodesFrom(fresh.body);

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { clientOf } from '../client-info.ts';
 import { iso, requireSession, schema, sendError } from './reply.ts';
+import { setSessionCookie } from '../cookies.ts';
 
 export async function accountRoutes(app: FastifyInstance): Promise<void> {
   const { auth } = app;
@@ -34,7 +35,11 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     const session = requireSession(request, reply, 2);
     if (!session) return reply;
     const result = await auth.changePassword(session, request.body.current_password, request.body.new_password, clientOf(request));
-    if (result.status === 'ok') return reply.send({ status: 'changed', revoked_sessions: result.revokedSessions });
+    if (result.status === 'ok') {
+      // This session continues under a new token (SECURITY.md item 37).
+      if (result.session) setSessionCookie(request, reply, result.session);
+      return reply.send({ status: 'changed', revoked_sessions: result.revokedSessions });
+    }
     if (result.status === 'weak_password') return sendError(reply, 400, 'weak_password', result.message);
     return sendError(reply, 401, 'reauth_required', 'The current password is not right', result.retryAfter ? { retry_after: result.retryAfter } : {});
   });
@@ -57,6 +62,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     const result = await auth.startPhoneVerification(session, phone, clientOf(request), proof);
     switch (result.status) {
       case 'sent':
+        if (result.session) setSessionCookie(request, reply, result.session);
         return reply.code(202).send({ status: 'sent', phone: result.phone, expires_in: result.expiresIn });
       case 'invalid_request':
         return sendError(reply, 400, 'invalid_request', result.message);

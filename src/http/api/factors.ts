@@ -31,6 +31,7 @@ export async function factorRoutes(app: FastifyInstance): Promise<void> {
     if (result.status === 'too_many_factors') return sendError(reply, 409, 'too_many_factors', 'This account has the most authenticators allowed');
     if (result.status === 'invalid_request') return sendError(reply, 400, 'invalid_request', result.message);
     const { enrollment } = result;
+    if (result.session) setSessionCookie(request, reply, result.session);
     return reply.code(201).send({
       factor_id: enrollment.factorId,
       secret: enrollment.secret,
@@ -74,7 +75,10 @@ export async function factorRoutes(app: FastifyInstance): Promise<void> {
     const session = requireSession(request, reply, 2);
     if (!session) return reply;
     const result = await auth.removeTOTPFactor(session, request.params.id, request.body, clientOf(request));
-    if (result.status === 'ok') return reply.code(204).send();
+    if (result.status === 'ok') {
+      if (result.session) setSessionCookie(request, reply, result.session);
+      return reply.code(204).send();
+    }
     if (result.status === 'not_found') return sendError(reply, 404, 'not_found', 'No such authenticator');
     return sendError(reply, 401, 'reauth_required', 'Confirm with your password or a current code', result.retryAfter ? { retry_after: result.retryAfter } : {});
   });
@@ -83,7 +87,10 @@ export async function factorRoutes(app: FastifyInstance): Promise<void> {
     const session = requireSession(request, reply, 2);
     if (!session) return reply;
     const result = await auth.regenerateRecoveryCodes(session, request.body, clientOf(request));
-    if (result.status === 'ok') return reply.send({ recovery_codes: result.recoveryCodes });
+    if (result.status === 'ok') {
+      if (result.session) setSessionCookie(request, reply, result.session);
+      return reply.send({ recovery_codes: result.recoveryCodes });
+    }
     if (result.status === 'not_found') return sendError(reply, 404, 'not_found', 'Not found');
     return sendError(reply, 401, 'reauth_required', 'Confirm with your password or a current code', result.retryAfter ? { retry_after: result.retryAfter } : {});
   });

@@ -142,6 +142,8 @@ export async function loginRoutes(app: FastifyInstance): Promise<void> {
 
   app.post('/logout', async (request, reply) => {
     if (request.sessionToken) await auth.endSession(request.sessionToken, clientOf(request));
+    const pendingId = readCookie(request, COOKIE.pending);
+    if (pendingId !== undefined) await auth.endPendingLogin(pendingId);
     clearSessionCookie(reply);
     clearCookie(reply, COOKIE.pending);
     return reply.code(204).send();

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { clientOf } from '../client-info.ts';
 import type { Reauthentication } from '../../auth/index.ts';
 import { iso, requireSession, schema, sendError } from './reply.ts';
+import { setSessionCookie } from '../cookies.ts';
 
 export async function sessionRoutes(app: FastifyInstance): Promise<void> {
   const { auth } = app;
@@ -24,7 +25,11 @@ export async function sessionRoutes(app: FastifyInstance): Promise<void> {
     if (!session) return reply;
     const proof = request.body ?? undefined;
     const result = await auth.revokeSession(session, request.params.id, clientOf(request), proof);
-    if (result.status === 'ok') return reply.code(204).send();
+    if (result.status === 'ok') {
+      // A re-authentication renewed this session's id; the client gets the new token.
+      if (result.session) setSessionCookie(request, reply, result.session);
+      return reply.code(204).send();
+    }
     if (result.status === 'not_found') return sendError(reply, 404, 'not_found', 'No such session');
     return sendError(reply, 401, 'reauth_required', 'Confirm with your password or a current code to sign out another session', result.retryAfter ? { retry_after: result.retryAfter } : {});
   });

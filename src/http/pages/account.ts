@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Reauthentication, Session } from '../../auth/index.ts';
 import { clientOf } from '../client-info.ts';
-import { COOKIE, clearCookie } from '../cookies.ts';
+import { COOKIE, clearCookie, setSessionCookie } from '../cookies.ts';
 import { accountPage } from '../views/account-page.ts';
 import type { AccountModel } from '../views/account-page.ts';
 import { phoneConfirmPage } from '../views/phone-pages.ts';
@@ -10,6 +10,7 @@ import { recoveryCodesPage } from '../views/recovery-codes-page.ts';
 import {
   PASSWORD_INPUT_MAX, flashOf, formField, pageContext, redirect, requireSession, sendHTML, sendSecretHTML, tooManyAttempts, withFlash, unhandled,
 } from './forms.ts';
+import { redirectToOneView, takeOneView } from './one-time-view.ts';
 
 const REAUTH_REFUSED = 'Your password or code was not accepted';
 
@@ -55,7 +56,10 @@ export async function accountPages(app: FastifyInstance): Promise<void> {
     const proof = proofOf(request.body);
     if (!proof) return showAccount(request, reply, session, 400, { error: { section: 'factors', factorId, message: 'Enter your password or a code from your authenticator app' } });
     const result = await auth.removeTOTPFactor(session, factorId, proof, clientOf(request));
-    if (result.status === 'ok') return redirect(reply, withFlash('/', 'factor_removed'));
+    if (result.status === 'ok') {
+      if (result.session) setSessionCookie(request, reply, result.session);
+      return redirect(reply, withFlash('/', 'factor_removed'));
+    }
     if (result.status === 'not_found') return redirect(reply, '/');
     const { status, message } = reauthMessage(reply, result.retryAfter);
     return showAccount(request, reply, session, status, { error: { section: 'factors', factorId, message } });
@@ -68,15 +72,28 @@ export async function accountPages(app: FastifyInstance): Promise<void> {
     if (!proof) return showAccount(request, reply, session, 400, { error: { section: 'recovery', message: 'Enter your password or a code from your authenticator app' } });
     const result = await auth.regenerateRecoveryCodes(session, proof, clientOf(request));
     if (result.status === 'ok') {
-      const overview = await auth.overview(session);
-      if (!overview) return signedOut(request, reply);
-      return sendSecretHTML(reply, recoveryCodesPage(pageContext(request, reply, overview.user.username), {
-        codes: result.recoveryCodes, accountName: overview.user.username, generatedAt: auth.context.now(), firstFactor: false,
-      }));
+      if (result.session) setSessionCookie(request, reply, result.session);
+      // Never the answer to this POST: Back and Reload must not send the password again.
+      return redirectToOneView(request, reply, request.session ?? session, {
+        kind: 'recovery_codes', codes: result.recoveryCodes, generatedAt: auth.context.now(), firstFactor: false,
+      }, '/settings/recovery-codes');
     }
     if (result.status === 'not_found') return redirect(reply, '/');
     const { status, message } = reauthMessage(reply, result.retryAfter);
     return showAccount(request, reply, session, status, { error: { section: 'recovery', message } });
+  });
+
+  // New recovery codes, once (after regenerating them, or after the first authenticator).
+  app.get('/settings/recovery-codes', async (request, reply) => {
+    const session = requireSession(request, reply, 2);
+    if (!session) return reply;
+    const shown = await takeOneView(request, reply, session, 'recovery_codes');
+    if (!shown) return redirect(reply, `${withFlash('/', 'codes_shown')}#recovery`);
+    const overview = await auth.overview(session);
+    if (!overview) return signedOut(request, reply);
+    return sendSecretHTML(reply, recoveryCodesPage(pageContext(request, reply, overview.user.username), {
+      codes: shown.codes, accountName: overview.user.username, generatedAt: shown.generatedAt, firstFactor: shown.firstFactor,
+    }));
   });
 
   app.post('/settings/password', async (request, reply) => {
@@ -90,6 +107,8 @@ export async function accountPages(app: FastifyInstance): Promise<void> {
     const result = await auth.changePassword(session, current, next, clientOf(request));
     switch (result.status) {
       case 'ok':
+        // This browser continues under a new session id (SECURITY.md item 37).
+        if (result.session) setSessionCookie(request, reply, result.session);
         return redirect(reply, withFlash('/', 'password_changed'));
       case 'weak_password':
         return refuse(400, result.message);
@@ -115,6 +134,7 @@ export async function accountPages(app: FastifyInstance): Promise<void> {
       const { status, message } = reauthMessage(reply, result.retryAfter);
       return showAccount(request, reply, session, status, { error: { section: 'sessions', message } });
     }
+    if (result.status === 'ok' && result.session) setSessionCookie(request, reply, result.session);
     return redirect(reply, withFlash('/', result.status === 'ok' ? 'session_revoked' : 'session_not_found'));
   });
 
@@ -127,6 +147,7 @@ export async function accountPages(app: FastifyInstance): Promise<void> {
     const result = await auth.startPhoneVerification(session, phone, clientOf(request), proofOf(request.body) ?? undefined);
     switch (result.status) {
       case 'sent':
+        if (result.session) setSessionCookie(request, reply, result.session);
         return redirect(reply, withFlash('/settings/phone/confirm', 'phone_code_sent'));
       case 'invalid_request':
         return refuse(400, result.message);

@@ -68,6 +68,8 @@ const FLASH = {
   logged_out: { text: 'You have logged out.', tone: 'status' },
   delivery_failed: { text: "We couldn't send the code — try another method", tone: 'alert' },
   enrollment_expired: { text: 'That setup has expired — start again.', tone: 'alert' },
+  setup_shown: { text: "That key was shown once and can't be shown again — start again for a new one.", tone: 'alert' },
+  codes_shown: { text: "Those recovery codes were shown once and can't be shown again. If you didn't save them, generate a new set.", tone: 'alert' },
   factor_added: { text: 'Your authenticator app is set up.', tone: 'status' },
   factor_removed: { text: 'The authenticator was removed.', tone: 'status' },
   recovery_code_used: { text: 'You signed in with a recovery code; it no longer works. Check how many you have left below.', tone: 'status' },

@@ -192,6 +192,8 @@ export async function loginPages(app: FastifyInstance): Promise<void> {
 
   app.post('/logout', async (request, reply) => {
     if (request.sessionToken) await auth.endSession(request.sessionToken, clientOf(request));
+    const pendingId = readCookie(request, COOKIE.pending);
+    if (pendingId !== undefined) await auth.endPendingLogin(pendingId);
     request.session = null;
     request.sessionToken = null;
     clearCookie(reply, COOKIE.session);

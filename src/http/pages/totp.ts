@@ -1,7 +1,9 @@
 /**
  * Adding an authenticator (`/settings/totp`), at level 1 (the account must enroll) or 2.
- * GET only shows a form; the POST creates the enrollment and answers the QR code and key
- * once, with no-store. Confirming with a code binds it (SECURITY.md item 10).
+ * GET only shows a form; the POST creates the enrollment and redirects (303) to
+ * `/settings/totp/setup`, which shows the QR code and key once, with no-store. Confirming
+ * with a code binds it (SECURITY.md item 10); the first factor's recovery codes are shown
+ * the same way, at `/settings/recovery-codes`.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createQRCodeSVG } from '../../otp/index.ts';
@@ -9,9 +11,9 @@ import { clientOf } from '../client-info.ts';
 import { COOKIE, clearCookie } from '../cookies.ts';
 import { checkQRCodeSVG, totpEnrollPage, totpRetryPage, totpStartPage } from '../views/totp-pages.ts';
 import type { TOTPStartModel } from '../views/totp-pages.ts';
-import { recoveryCodesPage } from '../views/recovery-codes-page.ts';
 import { driftHint } from '../views/components.ts';
 import { flashOf, formField, pageContext, redirect, requireSession, sendHTML, sendSecretHTML, tooManyAttempts, withFlash, unhandled } from './forms.ts';
+import { redirectToOneView, takeOneView } from './one-time-view.ts';
 import { setSessionCookie } from '../cookies.ts';
 
 export async function totpPages(app: FastifyInstance): Promise<void> {
@@ -54,12 +56,25 @@ export async function totpPages(app: FastifyInstance): Promise<void> {
     }
     if (result.status === 'too_many_factors') return showStart(request, reply, 409, { error: 'You have the most authenticators allowed. Remove one first.' });
     if (result.status === 'invalid_request') return showStart(request, reply, 400, { error: result.message });
+    if (result.session) setSessionCookie(request, reply, result.session);
+    const { enrollment } = result;
+    // Never the answer to this POST: Back and Reload must not send the password again.
+    return redirectToOneView(request, reply, request.session ?? session, {
+      kind: 'totp_setup', factorId: enrollment.factorId, secret: enrollment.secret, otpauthURI: enrollment.otpauthURI,
+    }, '/settings/totp/setup');
+  });
+
+  // The key and QR code, once: a reload finds the handle spent and shows nothing secret.
+  app.get('/settings/totp/setup', async (request, reply) => {
+    const session = requireSession(request, reply, 1);
+    if (!session) return reply;
+    const setup = await takeOneView(request, reply, session, 'totp_setup');
+    if (!setup) return redirect(reply, withFlash('/settings/totp', 'setup_shown'));
     const account = await usernameOf(request, reply);
     if (!account) return reply;
-    const { enrollment } = result;
-    const qrSVG = checkQRCodeSVG(await createQRCodeSVG(enrollment.otpauthURI));
+    const qrSVG = checkQRCodeSVG(await createQRCodeSVG(setup.otpauthURI));
     return sendSecretHTML(reply, totpEnrollPage(pageContext(request, reply, account.username), {
-      factorId: enrollment.factorId, secret: enrollment.secret, otpauthURI: enrollment.otpauthURI, qrSVG, accountName: account.username,
+      factorId: setup.factorId, secret: setup.secret, otpauthURI: setup.otpauthURI, qrSVG, accountName: account.username,
     }));
   });
 
@@ -81,11 +96,9 @@ export async function totpPages(app: FastifyInstance): Promise<void> {
         // Level 1 → 2: the engine replaced the session (I6); the browser gets the new one.
         if (result.session) setSessionCookie(request, reply, result.session);
         if (!result.recoveryCodes) return redirect(reply, withFlash('/', 'factor_added'));
-        const account = await usernameOf(request, reply);
-        if (!account) return reply;
-        return sendSecretHTML(reply, recoveryCodesPage(pageContext(request, reply, account.username), {
-          codes: result.recoveryCodes, accountName: account.username, generatedAt: auth.context.now(), firstFactor: true,
-        }));
+        return redirectToOneView(request, reply, request.session ?? session, {
+          kind: 'recovery_codes', codes: result.recoveryCodes, generatedAt: auth.context.now(), firstFactor: true,
+        }, '/settings/recovery-codes');
       }
       case 'invalid_code':
         return retry(401, 'Invalid one-time password', result.driftSeconds === undefined ? undefined : driftHint(result.driftSeconds));
