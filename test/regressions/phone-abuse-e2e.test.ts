@@ -45,7 +45,12 @@ describe('findings 2 and 3 against npm start', () => {
 
   before(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'otpgate-fleet-'));
-    [a, noSMS] = await Promise.all([startServer(FLEET, { dataDir }), startServer({ OTPGATE_FACTORS: 'totp,email,recovery' })]);
+    // Both start together; if one fails, the other is still stopped in after().
+    const [first, other] = await Promise.allSettled([startServer(FLEET, { dataDir }), startServer({ OTPGATE_FACTORS: 'totp,email,recovery' })]);
+    if (first.status === 'fulfilled') a = first.value;
+    if (other.status === 'fulfilled') noSMS = other.value;
+    if (first.status === 'rejected') throw first.reason;
+    if (other.status === 'rejected') throw other.reason;
     // The second instance shares the first one's database, key and certificate.
     b = await startServer(FLEET, { dataDir });
   });
