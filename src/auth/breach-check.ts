@@ -33,7 +33,7 @@ export function createRangeBreachCheck(baseURL: URL, options: RangeBreachCheckOp
         signal: AbortSignal.timeout(timeoutMs),
         redirect: 'error',
       });
-      if (!response.ok) throw new BreachServiceError(`answered HTTP ${response.status}`);
+      if (!response.ok) throw new BreachServiceError(`breach check answered ${response.status}`);
       const body = await response.text();
       for (const line of body.split('\n')) {
         const [candidate, count] = line.trim().split(':');
@@ -53,7 +53,7 @@ function lookupFailure(baseURL: URL, error: unknown): Error {
   if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
     return new Error(`breach check: no answer in time ${where}`);
   }
-  if (error instanceof BreachServiceError) return new Error(`breach check: ${error.message} ${where}`);
+  if (error instanceof BreachServiceError) return new Error(error.message);
   const cause = error instanceof Error ? error.cause : undefined;
   const code = [cause, error].map((e) => (typeof e === 'object' && e !== null && 'code' in e ? e.code : undefined)).find((c) => typeof c === 'string' && /^[A-Z0-9_]{2,64}$/.test(c));
   if (typeof code === 'string') return new Error(`breach check: request failed: ${code} ${where}`);
