@@ -6,6 +6,7 @@
  */
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
+import { REFUSED_SMS_CODES, isCallingCode } from './auth/sms-policy.ts';
 
 /** A configuration value that stops start-up; `message` is one line naming the variable. */
 export class ConfigError extends Error {
@@ -85,6 +86,12 @@ export interface Config {
   logLevel: LogLevel;
   /** Range endpoint of a breached-password service (k-anonymity); undefined: off. */
   breachCheckURL: URL | undefined;
+  /** Country calling codes SMS may go to (OTPGATE_SMS_COUNTRIES); undefined: all but the refused ranges. */
+  smsCountries: string[] | undefined;
+  /** Server-wide SMS per clock hour (OTPGATE_SMS_HOURLY_CAP); undefined: no cap. */
+  smsHourlyCap: number | undefined;
+  /** OTPGATE_ENV: `production` refuses the development console sender for every enabled channel. */
+  env: 'development' | 'production';
 }
 
 /** Every variable loadConfig reads; any other OTPGATE_* variable is refused as a likely typo. */
@@ -119,6 +126,9 @@ export const CONFIG_VARIABLES = [
   'OTPGATE_SESSION_MAX',
   'OTPGATE_LOG_LEVEL',
   'OTPGATE_BREACH_CHECK_URL',
+  'OTPGATE_SMS_COUNTRIES',
+  'OTPGATE_SMS_HOURLY_CAP',
+  'OTPGATE_ENV',
 ] as const;
 type Variable = (typeof CONFIG_VARIABLES)[number];
 
@@ -172,6 +182,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
   }
   const logLevel = parseChoice('OTPGATE_LOG_LEVEL', get('OTPGATE_LOG_LEVEL'), LOG_LEVELS, 'info');
   const breachCheckURL = parseBreachCheckURL(get('OTPGATE_BREACH_CHECK_URL'));
+  const smsCountries = parseSMSCountries(get('OTPGATE_SMS_COUNTRIES'));
+  const smsHourlyCapRaw = get('OTPGATE_SMS_HOURLY_CAP');
+  const smsHourlyCap = smsHourlyCapRaw === undefined ? undefined : parseInteger('OTPGATE_SMS_HOURLY_CAP', smsHourlyCapRaw, 0, 1, 1_000_000);
+  const mode = parseChoice('OTPGATE_ENV', get('OTPGATE_ENV'), ['development', 'production'] as const, 'development');
+  if (mode === 'production') refuseConsoleSender(factors, smtp !== undefined, sms !== undefined || twilio !== undefined);
 
   return {
     host,
@@ -197,6 +212,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     sessionMaxSeconds,
     logLevel,
     breachCheckURL,
+    smsCountries,
+    smsHourlyCap,
+    env: mode,
   };
 }
 
@@ -479,6 +497,7 @@ function parseSMTP(
 function parseBreachCheckURL(raw: string | undefined): URL | undefined {
   if (raw === undefined || raw === 'off') return undefined;
   const url = parseURL('OTPGATE_BREACH_CHECK_URL', raw, 'an https:// URL of a range endpoint');
+  refuseUserinfo('OTPGATE_BREACH_CHECK_URL', url);
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
     throw new ConfigError('OTPGATE_BREACH_CHECK_URL', `must be an https:// URL (http:// only on loopback), got ${shownURL(url)}`);
   }
@@ -488,12 +507,49 @@ function parseBreachCheckURL(raw: string | undefined): URL | undefined {
   return url;
 }
 
+/**
+ * Outbound HTTP URLs carry no `user:password@`: fetch refuses them and quotes the whole
+ * URL in its error, which would reach the log (SMTP URLs carry credentials by design).
+ */
+function refuseUserinfo(name: Variable, url: URL): void {
+  if (url.username !== '' || url.password !== '') {
+    throw new ConfigError(name, `must not contain a user name or password (user:password@); put a token in a header or use OTPGATE_SMS_WEBHOOK_SECRET, got ${shownURL(url)}`);
+  }
+}
+
+/** Comma-separated country calling codes (`1,44,49`), none of them a range refused always. */
+function parseSMSCountries(raw: string | undefined): string[] | undefined {
+  if (raw === undefined) return undefined;
+  const codes = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const code of codes) {
+    if (!isCallingCode(code)) {
+      throw new ConfigError('OTPGATE_SMS_COUNTRIES', `must be comma-separated country calling codes without + (e.g. 1,44,49); ${shown(code)} is not a country calling code`);
+    }
+    if (REFUSED_SMS_CODES.includes(code)) {
+      throw new ConfigError('OTPGATE_SMS_COUNTRIES', `+${code} is a premium, satellite or international-network range, always refused`);
+    }
+  }
+  if (codes.length === 0) throw new ConfigError('OTPGATE_SMS_COUNTRIES', 'lists no calling code; leave it unset to allow all, or take sms out of OTPGATE_FACTORS');
+  return [...new Set(codes)];
+}
+
+/** In production no enabled channel may fall back to printing codes on the terminal. */
+function refuseConsoleSender(factors: Factor[], email: boolean, sms: boolean): void {
+  if (factors.includes('email') && !email) {
+    throw new ConfigError('OTPGATE_ENV', 'is production but email codes would be printed to the terminal: set OTPGATE_SMTP_URL, or take email out of OTPGATE_FACTORS');
+  }
+  if (factors.includes('sms') && !sms) {
+    throw new ConfigError('OTPGATE_ENV', 'is production but SMS codes would be printed to the terminal: set OTPGATE_SMS_WEBHOOK_URL or OTPGATE_TWILIO_*, or take sms out of OTPGATE_FACTORS');
+  }
+}
+
 function parseSMS(raw: string | undefined, secret: string | undefined): SMSConfig | undefined {
   if (raw === undefined) {
     if (secret !== undefined) throw new ConfigError('OTPGATE_SMS_WEBHOOK_SECRET', 'is set but OTPGATE_SMS_WEBHOOK_URL is not');
     return undefined;
   }
   const url = parseURL('OTPGATE_SMS_WEBHOOK_URL', raw, 'an https:// URL');
+  refuseUserinfo('OTPGATE_SMS_WEBHOOK_URL', url);
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
     throw new ConfigError('OTPGATE_SMS_WEBHOOK_URL', `must be an https:// URL (http:// only on loopback), got ${shownURL(url)}`);
   }

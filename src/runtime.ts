@@ -61,6 +61,8 @@ export async function openRuntime(options: RuntimeOptions = {}): Promise<Runtime
       recovery: { ...DEFAULT_LIMITS.recovery, baseDelayMs: config.backoffSeconds * 1000 },
     },
     ...(options.onDeliveryError ? { onDeliveryError: options.onDeliveryError } : {}),
+    ...(config.smsCountries ? { smsCountries: config.smsCountries } : {}),
+    ...(config.smsHourlyCap === undefined ? {} : { smsHourlyCap: config.smsHourlyCap }),
     ...(config.breachCheckURL
       ? { breachCheck: createRangeBreachCheck(config.breachCheckURL, options.onBreachCheckError ? { onError: options.onBreachCheckError } : {}) }
       : {}),
@@ -100,11 +102,21 @@ export function createSender(config: Config, options: Pick<RuntimeOptions, 'quie
     sms = createTwilioSender(config.twilio);
     names.push(`sms: twilio (account ${config.twilio.accountSID.slice(0, 6)}…, from ${config.twilio.from})`);
   }
-  // Codes go to this terminal only for channels with nothing configured, never as a fallback after a failure.
+  // Codes go to this terminal only for channels with nothing configured, never as a fallback
+  // after a failure, and never in production (config refuses an enabled channel without a sender).
   const write = options.quiet ? (text: string) => process.stderr.write(text) : (text: string) => process.stdout.write(text);
-  const fallback = email && sms ? undefined : createConsoleSender(write);
-  for (const channel of [...(email ? [] : ['email']), ...(sms ? [] : ['sms'])]) {
-    names.push(`${channel}: console (development: codes are printed here; configure ${channel === 'email' ? 'OTPGATE_SMTP_URL' : 'OTPGATE_SMS_WEBHOOK_URL or OTPGATE_TWILIO_*'})`);
+  const fallback = (email && sms) || config.env === 'production' ? undefined : createConsoleSender(write);
+  for (const channel of [...(email ? [] : ['email' as const]), ...(sms ? [] : ['sms' as const])]) {
+    const configure = channel === 'email' ? 'OTPGATE_SMTP_URL' : 'OTPGATE_SMS_WEBHOOK_URL or OTPGATE_TWILIO_*';
+    const what = channel === 'email' ? 'email' : 'SMS';
+    if (config.factors.includes(channel)) {
+      names.push(`${channel}: console (development): ${what} codes are printed to this terminal, not sent; configure ${configure}`);
+    } else if (channel === 'sms') {
+      names.push('sms: off (sms is not in OTPGATE_FACTORS)');
+    } else {
+      // Security notifications still go by email to accounts that have an address.
+      names.push(`email: codes off (not in OTPGATE_FACTORS); security notifications ${fallback ? 'are printed to this terminal' : 'are not sent'}; configure ${configure}`);
+    }
   }
   return { sender: createCompositeSender({ ...(email ? { email } : {}), ...(sms ? { sms } : {}), ...(fallback ? { fallback } : {}) }), names };
 }

@@ -12,8 +12,11 @@ export type BreachCheck = (password: string) => Promise<boolean | null>;
 export interface RangeBreachCheckOptions {
   /** Give up after this long (default 3000 ms); the check then answers null. */
   timeoutMs?: number;
-  /** Told of a failed lookup (never with the password or its hash). */
-  onError?: (error: unknown) => void;
+  /**
+   * Told of a failed lookup, as a sanitised one-line Error: the service's host and what
+   * failed, never the URL's userinfo, path or query (the path ends in the SHA-1 prefix).
+   */
+  onError?: (error: Error) => void;
 }
 
 /** `baseURL` is the range endpoint; the 5-character prefix is appended (`…/range/ABCDE`). */
@@ -30,7 +33,7 @@ export function createRangeBreachCheck(baseURL: URL, options: RangeBreachCheckOp
         signal: AbortSignal.timeout(timeoutMs),
         redirect: 'error',
       });
-      if (!response.ok) throw new Error(`breach check answered ${response.status}`);
+      if (!response.ok) throw new BreachServiceError(`breach check answered ${response.status}`);
       const body = await response.text();
       for (const line of body.split('\n')) {
         const [candidate, count] = line.trim().split(':');
@@ -38,8 +41,24 @@ export function createRangeBreachCheck(baseURL: URL, options: RangeBreachCheckOp
       }
       return false;
     } catch (error) {
-      options.onError?.(error);
+      options.onError?.(lookupFailure(baseURL, error));
       return null;
     }
   };
 }
+
+/** What a failed lookup is logged as: fetch errors quote the URL, so only facts are kept. */
+function lookupFailure(baseURL: URL, error: unknown): Error {
+  const where = `(${baseURL.host})`;
+  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
+    return new Error(`breach check: no answer in time ${where}`);
+  }
+  if (error instanceof BreachServiceError) return new Error(error.message);
+  const cause = error instanceof Error ? error.cause : undefined;
+  const code = [cause, error].map((e) => (typeof e === 'object' && e !== null && 'code' in e ? e.code : undefined)).find((c) => typeof c === 'string' && /^[A-Z0-9_]{2,64}$/.test(c));
+  if (typeof code === 'string') return new Error(`breach check: request failed: ${code} ${where}`);
+  if (error instanceof Error && /credentials/i.test(error.message)) return new Error(`breach check: the URL holds a user name or password ${where}`);
+  return new Error(`breach check: request failed ${where}`);
+}
+
+class BreachServiceError extends Error {}

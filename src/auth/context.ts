@@ -33,6 +33,10 @@ export interface AuthOptions {
   clock?: () => number;
   /** Where delivery failures are reported (never with a code in them). */
   onDeliveryError?: (error: unknown, channel: string) => void;
+  /** Country calling codes SMS may go to (OTPGATE_SMS_COUNTRIES); unset: all but the refused ranges. */
+  smsCountries?: readonly string[];
+  /** Server-wide SMS per clock hour (OTPGATE_SMS_HOURLY_CAP); unset: no cap. */
+  smsHourlyCap?: number;
 }
 
 export interface AuthContext {
@@ -54,6 +58,10 @@ export interface AuthContext {
   /** A hash of a random password, verified for unknown usernames so time and answer match (I11). */
   dummyHash: Promise<string>;
   onDeliveryError: (error: unknown, channel: string) => void;
+  /** See sms-policy.ts; null: every calling code but the refused ranges. */
+  smsCountries: ReadonlySet<string> | null;
+  /** See sms-policy.ts; null: no cap. */
+  smsHourlyCap: number | null;
   /** Security notifications still being sent in the background (see notifications.ts). */
   notifications: Set<Promise<void>>;
   /** Resolves once every notification started so far has been sent or has failed: for tests and graceful shutdown. */
@@ -82,6 +90,8 @@ export function createContext(options: AuthOptions): AuthContext {
     now: options.clock ?? Date.now,
     dummyHash,
     onDeliveryError: options.onDeliveryError ?? (() => undefined),
+    smsCountries: options.smsCountries ? new Set(options.smsCountries) : null,
+    smsHourlyCap: options.smsHourlyCap ?? null,
     notifications,
     async settle(): Promise<void> {
       // Each task catches its own errors; loop for those started while waiting.

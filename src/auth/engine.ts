@@ -4,6 +4,7 @@ import type { AuthOptions, ClientInfo } from './context.ts';
 import { createContext } from './context.ts';
 import * as accounts from './accounts.ts';
 import * as factors from './factors.ts';
+import * as phones from './phone.ts';
 import * as reauth from './reauth.ts';
 import * as login from './login.ts';
 import * as sessions from './sessions.ts';
@@ -42,8 +43,8 @@ export function createAuth(options: AuthOptions) {
     confirmTOTPEnrollment: (session: Session, factorId: string, code: string, client: ClientInfo) => factors.confirmTOTPEnrollment(ctx, session, factorId, code, client),
     removeTOTPFactor: (session: Session, factorId: string, proof: reauth.Reauthentication, client: ClientInfo) => factors.removeTOTPFactor(ctx, session, factorId, proof, client),
     regenerateRecoveryCodes: (session: Session, proof: reauth.Reauthentication, client: ClientInfo) => factors.regenerateRecoveryCodes(ctx, session, proof, client),
-    startPhoneVerification: (session: Session, phone: string, client: ClientInfo, proof?: reauth.Reauthentication) => factors.startPhoneVerification(ctx, session, phone, client, proof),
-    confirmPhoneVerification: (session: Session, code: string, client: ClientInfo) => factors.confirmPhoneVerification(ctx, session, code, client),
+    startPhoneVerification: (session: Session, phone: string, client: ClientInfo, proof?: reauth.Reauthentication) => phones.startPhoneVerification(ctx, session, phone, client, proof),
+    confirmPhoneVerification: (session: Session, code: string, client: ClientInfo) => phones.confirmPhoneVerification(ctx, session, code, client),
 
     /** Keeps a secret for one view by this session (Post/Redirect/Get); returns the handle. */
     holdForOneView: (session: Session, secret: oneTimeView.OneTimeSecret) => oneTimeView.holdForOneView(ctx, session, secret),

@@ -1,6 +1,6 @@
 /**
- * Managing second factors from a signed-in session: authenticators (TOTP), the phone
- * number for SMS, recovery codes. Binding, removing and regenerating need a correct
+ * Managing second factors from a signed-in session: authenticators (TOTP) and recovery
+ * codes (the phone number for SMS is in phone.ts). Binding, removing and regenerating need a correct
  * code or fresh re-authentication (SECURITY.md items 10, 24, 42).
  */
 import type { Session, TOTPFactor } from './ports.ts';
@@ -9,11 +9,9 @@ import type { IssuedSession } from './sessions.ts';
 import { renewedAfterProof, rotateSession } from './sessions.ts';
 import { createKeyURI, encodeBase32, generateSecret, normalizeCode } from '../otp/index.ts';
 import { seal } from './keyring.ts';
-import { generateId, generateNumericCode, keyedHash, safeEqual } from './tokens.ts';
+import { generateId } from './tokens.ts';
 import { checkTOTPCode, recoveryCodeHash, requireSecretKeys, totpSealContext } from './second-factor.ts';
 import { canonicalRecoveryCode, generateRecoveryCodes } from './recovery-codes.ts';
-import { normalizePhone } from './normalize.ts';
-import { phoneVerificationMessage } from './messages.ts';
 import { recordEvent } from './audit.ts';
 import { freshOrReauthenticated, isFreshSignIn, reauthenticate } from './reauth.ts';
 import type { Reauthentication, ReauthenticatedResult } from './reauth.ts';
@@ -158,75 +156,4 @@ export async function regenerateRecoveryCodes(ctx: AuthContext, session: Session
   const recoveryCodes = await issueRecoveryCodes(ctx, session.userId, client);
   notify(ctx, session.userId, { type: 'recovery_codes_regenerated' }, client);
   return { status: 'ok', recoveryCodes, ...(await renewedAfterProof(ctx, session)) };
-}
-
-const PHONE_CODE_ATTEMPTS = 5;
-
-function phoneCodeHash(ctx: AuthContext, userId: string, phone: string, code: string): string {
-  return keyedHash(ctx.keyring.codeKey, `phone:${userId}:${phone}`, code);
-}
-
-export type PhoneStartResult =
-  | { status: 'sent'; phone: string; expiresIn: number; session?: IssuedSession }
-  | { status: 'invalid_request'; message: string }
-  | { status: 'reauth_required'; retryAfter?: number }
-  | { status: 'rate_limited'; retryAfter: number }
-  | { status: 'delivery_failed' };
-
-/**
- * Sends a code to a new phone number; the number counts for SMS only once confirmed.
- * Replacing a verified number changes a second factor: it needs fresh proof (ASVS 7.5.1).
- */
-export async function startPhoneVerification(ctx: AuthContext, session: Session, input: string, client: ClientInfo, proof?: Reauthentication): Promise<PhoneStartResult> {
-  const phone = normalizePhone(input);
-  if (!phone.ok) return { status: 'invalid_request', message: phone.reason };
-  const user = await ctx.store.getUserById(session.userId);
-  let proved = false;
-  if (user?.phoneVerifiedAt != null && user.phone !== phone.value) {
-    const reauth = proof ? await reauthenticate(ctx, session, proof, client) : { ok: false as const };
-    if (!reauth.ok) return reauth.retryAfter === undefined ? { status: 'reauth_required' } : { status: 'reauth_required', retryAfter: reauth.retryAfter };
-    proved = true;
-  }
-  const now = ctx.now();
-  for (const [key, bucket] of [[throttleKey.ipSends(client.ip), ctx.limits.ipSends], [throttleKey.accountSends(session.userId), ctx.limits.accountSends]] as const) {
-    const take = await ctx.store.takeToken(key, now, bucket.capacity, bucket.refillMs);
-    if (!take.ok) return { status: 'rate_limited', retryAfter: retryAfterSeconds(take.retryAfterMs) };
-  }
-  const code = generateNumericCode(6);
-  await ctx.store.putPhoneVerification({ userId: session.userId, phone: phone.value, codeHash: phoneCodeHash(ctx, session.userId, phone.value, code), expiresAt: now + ctx.codeTTLMs, attempts: 0 });
-  try {
-    if (!ctx.sender.supports('sms')) throw new Error('No SMS sender');
-    await ctx.sender.send(phoneVerificationMessage({ to: phone.value, code, issuer: ctx.issuer, ttlMinutes: Math.round(ctx.codeTTLMs / 60_000) }));
-  } catch (error) {
-    ctx.onDeliveryError(error, 'sms');
-    await ctx.store.deletePhoneVerification(session.userId);
-    await recordEvent(ctx, 'delivery_failed', { userId: session.userId, method: 'sms', client, detail: { purpose: 'phone_verification' } });
-    return { status: 'delivery_failed' };
-  }
-  await recordEvent(ctx, 'code_sent', { userId: session.userId, method: 'sms', client, detail: { purpose: 'phone_verification' } });
-  // A re-authentication gives the session a new id (SECURITY.md item 37).
-  return { status: 'sent', phone: phone.value, expiresIn: Math.round(ctx.codeTTLMs / 1000), ...(proved ? await renewedAfterProof(ctx, session) : {}) };
-}
-
-export type PhoneConfirmResult = { status: 'ok'; phone: string } | { status: 'invalid_code'; attemptsLeft: number } | { status: 'code_expired' };
-
-/** Confirms the number with its code: five tries, then a new code is needed. */
-export async function confirmPhoneVerification(ctx: AuthContext, session: Session, code: string, client: ClientInfo): Promise<PhoneConfirmResult> {
-  const now = ctx.now();
-  const pending = await ctx.store.getPhoneVerification(session.userId);
-  if (!pending || now >= pending.expiresAt) return { status: 'code_expired' };
-  const attempts = await ctx.store.recordPhoneVerificationFailure(session.userId);
-  if (attempts === null || attempts > PHONE_CODE_ATTEMPTS) {
-    await ctx.store.deletePhoneVerification(session.userId);
-    return { status: 'code_expired' };
-  }
-  const digits = normalizeCode(code);
-  if (!safeEqual(phoneCodeHash(ctx, session.userId, pending.phone, digits), pending.codeHash)) {
-    return { status: 'invalid_code', attemptsLeft: PHONE_CODE_ATTEMPTS - attempts };
-  }
-  await ctx.store.deletePhoneVerification(session.userId);
-  await ctx.store.updateUser(session.userId, { phone: pending.phone, phoneVerifiedAt: now });
-  await recordEvent(ctx, 'phone_verified', { userId: session.userId, method: 'sms', client });
-  notify(ctx, session.userId, { type: 'phone_verified', phone: pending.phone }, client);
-  return { status: 'ok', phone: pending.phone };
 }

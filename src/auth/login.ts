@@ -14,6 +14,7 @@ import { deviceTokenFor, generateNumericCode, generateToken, hashToken, keyedHas
 import { accountFactors, defaultChannel, loginMethods } from './methods.ts';
 import { retryAfterSeconds, throttleKey } from './throttle.ts';
 import { auditEvent, recordEvent } from './audit.ts';
+import { claimSMSSend } from './sms-policy.ts';
 import { loginCodeMessage } from './messages.ts';
 import { matchTOTPCode, recoveryCodeHash, recoveryCodeKeyId, requireSecretKeys } from './second-factor.ts';
 import { canonicalRecoveryCode } from './recovery-codes.ts';
@@ -152,6 +153,10 @@ async function deliverCode(ctx: AuthContext, pending: PendingLogin, user: User, 
       await recordEvent(ctx, 'throttled', { userId: user.id, method: channel, client, detail: { rule: key.startsWith('ip') ? 'address_sends' : 'account_sends' } });
       return { status: 'rate_limited', retryAfter: retryAfterSeconds(take.retryAfterMs) };
     }
+  }
+  // Every SMS passes the number policy and the server-wide hourly cap (sms-policy.ts).
+  if (channel === 'sms' && user.phone) {
+    if (!(await claimSMSSend(ctx, { userId: user.id, to: user.phone, client, purpose: 'login' }))) return { status: 'delivery_failed' };
   }
   const code = generateNumericCode(6); // ≈20 bits, CSPRNG (SP 800-63B §3.1.3.2)
   const stored = await ctx.store.setPendingCode(pending.idHash, {

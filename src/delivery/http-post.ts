@@ -68,25 +68,32 @@ const CODES: Record<string, [DeliveryErrorCode, string]> = {
   UND_ERR_SOCKET: ['connection_failed', 'connection closed by the server'],
 };
 
-/** Maps what fetch throws to a DeliveryError; the original stays as `cause`. */
+/**
+ * Maps what fetch throws to a DeliveryError with a sanitised one-line message. The
+ * original is not kept as `cause`: fetch quotes the whole URL in some errors (with its
+ * `user:password@` and query), and the log prints a cause whole.
+ */
 function networkError(transport: DeliveryTransport, url: URL, error: unknown, timeoutMs: number): DeliveryError {
   if (error instanceof DeliveryError) return error;
   const where = `(${url.host})`;
   if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
-    return new DeliveryError(transport, 'timeout', `no answer within ${timeoutMs} ms ${where}`, { cause: error });
+    return new DeliveryError(transport, 'timeout', `no answer within ${timeoutMs} ms ${where}`);
   }
   // fetch reports every network failure as TypeError('fetch failed') with the socket error as cause.
   const cause = error instanceof Error ? error.cause : undefined;
   if (cause instanceof Error && /redirect/i.test(cause.message)) {
-    return new DeliveryError(transport, 'protocol_error', `answered with a redirect, which is not followed ${where}`, { cause: error });
+    return new DeliveryError(transport, 'protocol_error', `answered with a redirect, which is not followed ${where}`);
+  }
+  if (error instanceof Error && /credentials/i.test(error.message)) {
+    return new DeliveryError(transport, 'protocol_error', `the URL holds a user name or password, which fetch refuses ${where}`);
   }
   const code = errorCode(cause) ?? errorCode(error);
   const known = code === undefined ? undefined : CODES[code];
-  if (known) return new DeliveryError(transport, known[0], `${known[1]} ${where}`, { cause: error });
+  if (known) return new DeliveryError(transport, known[0], `${known[1]} ${where}`);
   if (code !== undefined && (/CERT|SSL|TLS|SELF_SIGNED|ALTNAME/.test(code))) {
-    return new DeliveryError(transport, 'tls_failed', `TLS failed: ${code} ${where}`, { cause: error });
+    return new DeliveryError(transport, 'tls_failed', `TLS failed: ${code} ${where}`);
   }
-  return new DeliveryError(transport, 'connection_failed', `request failed${code === undefined ? '' : `: ${code}`} ${where}`, { cause: error });
+  return new DeliveryError(transport, 'connection_failed', `request failed${code === undefined ? '' : `: ${code}`} ${where}`);
 }
 
 function errorCode(value: unknown): string | undefined {

@@ -4,18 +4,20 @@
  *
  *     POST /your/path HTTP/1.1
  *     Content-Type: application/json
- *     X-Otpgate-Signature: t=1767268800,v1=6f1c…(64 hex digits)
+ *     X-Otpgate-Signature: t=1767268800,v2=6f1c…(64 hex digits)
  *     Idempotency-Key: 0b8d6a3e-4f0e-4c38-9a57-2b1f8f6f2a41
  *
  *     {"to":"+14155550123","text":"123456 is your otpgate sign-in code. …"}
  *
  * How a receiver verifies a request:
  *  1. Keep the raw body bytes; verify before parsing the JSON.
- *  2. From X-Otpgate-Signature take `t` (Unix seconds) and `v1` (hex).
+ *  2. From X-Otpgate-Signature take `t` (Unix seconds) and `v2` (hex).
  *  3. Refuse when `t` is more than 300 seconds away from your clock (replay).
  *  4. Compute HMAC-SHA256 with the shared secret (OTPGATE_SMS_WEBHOOK_SECRET, its
- *     UTF-8 bytes) over `<t>.<raw body>`, hex-encode it, and compare it with `v1` in
- *     constant time (Node: crypto.timingSafeEqual on two equal-length buffers).
+ *     UTF-8 bytes) over `<t>.<Idempotency-Key>.<raw body>`, hex-encode it, and compare
+ *     it with `v2` in constant time (Node: crypto.timingSafeEqual on two equal-length
+ *     buffers). The key is signed so a replay cannot pass as a new message by changing
+ *     it. (`v1`, used before, signed `<t>.<raw body>` only and is no longer sent.)
  *  5. Send each Idempotency-Key at most once (remember keys for at least 10 minutes):
  *     a retry of the same message carries the same key and body, with a new `t`.
  *  6. Answer 2xx once the SMS is accepted. A 4xx is final; a 5xx or a network error
@@ -44,10 +46,10 @@ export interface SMSWebhookOptions {
   clock?: () => number;
 }
 
-/** The X-Otpgate-Signature value for `body` at `timestamp` (Unix seconds). */
-export function signWebhookBody(secret: string, timestamp: number, body: string): string {
-  const mac = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
-  return `t=${timestamp},v1=${mac}`;
+/** The X-Otpgate-Signature value for `body` sent with `idempotencyKey` at `timestamp` (Unix seconds). */
+export function signWebhookBody(secret: string, timestamp: number, idempotencyKey: string, body: string): string {
+  const mac = createHmac('sha256', secret).update(`${timestamp}.${idempotencyKey}.${body}`).digest('hex');
+  return `t=${timestamp},v2=${mac}`;
 }
 
 export function createSMSWebhookSender(options: SMSWebhookOptions): Sender {
@@ -61,7 +63,7 @@ export function createSMSWebhookSender(options: SMSWebhookOptions): Sender {
       headers: {
         'content-type': 'application/json',
         'user-agent': 'otpgate',
-        [SIGNATURE_HEADER.toLowerCase()]: signWebhookBody(options.secret, timestamp, body),
+        [SIGNATURE_HEADER.toLowerCase()]: signWebhookBody(options.secret, timestamp, idempotencyKey, body),
         'idempotency-key': idempotencyKey,
       },
       body,

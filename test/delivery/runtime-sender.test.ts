@@ -23,8 +23,8 @@ describe('createSender()', () => {
   it('with nothing configured, prints codes to the terminal and says it is for development', async () => {
     const { sender, names } = createSender(loadConfig({}, dir), { quiet: true });
     assert.deepEqual(names, [
-      'email: console (development: codes are printed here; configure OTPGATE_SMTP_URL)',
-      'sms: console (development: codes are printed here; configure OTPGATE_SMS_WEBHOOK_URL or OTPGATE_TWILIO_*)',
+      'email: console (development): email codes are printed to this terminal, not sent; configure OTPGATE_SMTP_URL',
+      'sms: console (development): SMS codes are printed to this terminal, not sent; configure OTPGATE_SMS_WEBHOOK_URL or OTPGATE_TWILIO_*',
     ]);
     assert.equal(sender.supports('email'), true);
     assert.equal(sender.supports('sms'), true);
@@ -72,7 +72,7 @@ describe('createSender()', () => {
     const { names, sender } = createSender(loadConfig(TWILIO, dir), { quiet: true });
     assert.deepEqual(names, [
       'sms: twilio (account AC0123…, from +14155550100)',
-      'email: console (development: codes are printed here; configure OTPGATE_SMTP_URL)',
+      'email: console (development): email codes are printed to this terminal, not sent; configure OTPGATE_SMTP_URL',
     ]);
     assert.ok(!names.join('\n').includes(TWILIO.OTPGATE_TWILIO_AUTH_TOKEN));
     sender.close();

@@ -17,13 +17,13 @@ const CODE = '402913';
 const sms: OutgoingMessage = { channel: 'sms', to: '+14155550123', kind: 'code', subject: '', text: `${CODE} is your otpgate sign-in code. It expires in 5 min. Never share it.` };
 
 /** The receiver's check, exactly as the comment block in src/delivery/sms-webhook.ts tells it. */
-function verifyWebhook(rawBody: string, header: string | undefined, secret: string, nowSeconds: number): boolean {
+function verifyWebhook(rawBody: string, header: string | undefined, secret: string, nowSeconds: number, idempotencyKey: unknown): boolean {
   const fields = new Map((header ?? '').split(',').map((pair) => pair.split('=', 2) as [string, string]));
   const t = Number(fields.get('t'));
-  const v1 = fields.get('v1') ?? '';
+  const v2 = fields.get('v2') ?? '';
   if (!Number.isInteger(t) || Math.abs(nowSeconds - t) > 300) return false;
-  const expected = Buffer.from(createHmac('sha256', Buffer.from(secret, 'utf8')).update(`${t}.${rawBody}`).digest('hex'));
-  const given = Buffer.from(v1);
+  const expected = Buffer.from(createHmac('sha256', Buffer.from(secret, 'utf8')).update(`${t}.${String(idempotencyKey)}.${rawBody}`).digest('hex'));
+  const given = Buffer.from(v2);
   return expected.length === given.length && timingSafeEqual(expected, given);
 }
 
@@ -59,11 +59,11 @@ describe('createSMSWebhookSender()', () => {
     assert.equal(request.headers['content-type'], 'application/json');
     assert.deepEqual(JSON.parse(request.body), { to: '+14155550123', text: sms.text });
     const signature = request.headers['x-otpgate-signature'];
-    assert.match(String(signature), /^t=\d+,v1=[0-9a-f]{64}$/);
-    assert.ok(verifyWebhook(request.body, String(signature), SECRET, Math.floor(Date.now() / 1000)));
-    assert.ok(!verifyWebhook(request.body, String(signature), 'another-secret-123', Math.floor(Date.now() / 1000)), 'another secret fails');
-    assert.ok(!verifyWebhook(request.body.replace('+1415', '+1416'), String(signature), SECRET, Math.floor(Date.now() / 1000)), 'a changed body fails');
-    assert.ok(!verifyWebhook(request.body, String(signature), SECRET, Math.floor(Date.now() / 1000) + 301), 'an old request fails');
+    assert.match(String(signature), /^t=\d+,v2=[0-9a-f]{64}$/);
+    assert.ok(verifyWebhook(request.body, String(signature), SECRET, Math.floor(Date.now() / 1000), request.headers['idempotency-key']));
+    assert.ok(!verifyWebhook(request.body, String(signature), 'another-secret-123', Math.floor(Date.now() / 1000), request.headers['idempotency-key']), 'another secret fails');
+    assert.ok(!verifyWebhook(request.body.replace('+1415', '+1416'), String(signature), SECRET, Math.floor(Date.now() / 1000), request.headers['idempotency-key']), 'a changed body fails');
+    assert.ok(!verifyWebhook(request.body, String(signature), SECRET, Math.floor(Date.now() / 1000) + 301, request.headers['idempotency-key']), 'an old request fails');
     assert.match(String(request.headers['idempotency-key']), /^[0-9a-f-]{36}$/);
   });
 
@@ -73,7 +73,7 @@ describe('createSMSWebhookSender()', () => {
     const request = r.requests[0];
     assert.ok(request);
     assert.match(String(request.headers['x-otpgate-signature']), /^t=1767268800,/);
-    assert.ok(verifyWebhook(request.body, String(request.headers['x-otpgate-signature']), SECRET, 1_767_268_800));
+    assert.ok(verifyWebhook(request.body, String(request.headers['x-otpgate-signature']), SECRET, 1_767_268_800, request.headers['idempotency-key']));
   });
 
   it('retries a 5xx once with the same Idempotency-Key and body, freshly signed', async () => {
@@ -84,7 +84,7 @@ describe('createSMSWebhookSender()', () => {
     assert.ok(first && second);
     assert.equal(first.headers['idempotency-key'], second.headers['idempotency-key']);
     assert.equal(first.body, second.body);
-    assert.ok(verifyWebhook(second.body, String(second.headers['x-otpgate-signature']), SECRET, Math.floor(Date.now() / 1000)));
+    assert.ok(verifyWebhook(second.body, String(second.headers['x-otpgate-signature']), SECRET, Math.floor(Date.now() / 1000), second.headers['idempotency-key']));
   });
 
   it('fails as unavailable after a second 5xx, and sends a new key for the next message', async () => {
@@ -211,20 +211,19 @@ describe('the engine sending SMS through the webhook', () => {
     assert.equal(r.requests.length, 0, 'and gets no code');
     if (start.status !== 'enrollment_required') return;
 
-    assert.equal((await e.auth.startPhoneVerification(start.session.session, '+14155550123', client)).status, 'sent');
+    // Only a full sign-in may add a number (issue 12 finding 3): first an authenticator.
+    const enrolled = await e.auth.beginTOTPEnrollment(start.session.session, 'Phone');
+    if (enrolled.status !== 'ok') return assert.fail();
+    const confirmed = await e.auth.confirmTOTPEnrollment(start.session.session, enrolled.enrollment.factorId, generateTOTP(decodeBase32(enrolled.enrollment.secret), e.now()), client);
+    if (confirmed.status !== 'ok' || !confirmed.session) return assert.fail();
+    const full = confirmed.session.session;
+
+    assert.equal((await e.auth.startPhoneVerification(full, '+14155550123', client)).status, 'sent');
     const verification = JSON.parse(r.requests[0]?.body ?? '{}') as { to: string; text: string };
     assert.equal(verification.to, '+14155550123');
     const code = /\d{6}/.exec(verification.text)?.[0] ?? '';
-    assert.equal((await e.auth.confirmPhoneVerification(start.session.session, code, client)).status, 'ok');
-
-    const smsOnly = await e.auth.startLogin('sam', PASSWORD, client);
-    assert.equal(smsOnly.status, 'enrollment_required', 'SMS counts only beside an authenticator');
+    assert.equal((await e.auth.confirmPhoneVerification(full, code, client)).status, 'ok');
     assert.equal(r.requests.length, 1);
-    if (smsOnly.status !== 'enrollment_required') return;
-    const enrolled = await e.auth.beginTOTPEnrollment(smsOnly.session.session, 'Phone');
-    if (enrolled.status !== 'ok') return assert.fail();
-    const confirmed = await e.auth.confirmTOTPEnrollment(smsOnly.session.session, enrolled.enrollment.factorId, generateTOTP(decodeBase32(enrolled.enrollment.secret), e.now()), client);
-    assert.equal(confirmed.status, 'ok');
 
     const again = await e.auth.startLogin('sam', PASSWORD, client);
     assert.ok(again.status === 'otp_required');

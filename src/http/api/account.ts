@@ -4,6 +4,8 @@ import { clientOf } from '../client-info.ts';
 import { iso, requireSession, schema, sendError } from './reply.ts';
 import { setSessionCookie } from '../cookies.ts';
 
+const SMS_DISABLED = 'SMS codes are not used on this server (sms is not in OTPGATE_FACTORS)';
+
 export async function accountRoutes(app: FastifyInstance): Promise<void> {
   const { auth } = app;
 
@@ -44,7 +46,8 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     return sendError(reply, 401, 'reauth_required', 'The current password is not right', result.retryAfter ? { retry_after: result.retryAfter } : {});
   });
 
-  // Replacing a verified number needs `password` or `code` as well (re-authentication).
+  // Level 2 only, and only while `sms` is a factor. A sign-in older than ten minutes must
+  // add `password` or `code`; replacing a verified number always must (re-authentication).
   app.post<{ Body: { phone: string; password?: string; code?: string } }>('/phone', {
     schema: {
       body: {
@@ -55,7 +58,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
       },
     },
   }, async (request, reply) => {
-    const session = requireSession(request, reply, 1);
+    const session = requireSession(request, reply, 2);
     if (!session) return reply;
     const { phone, password, code } = request.body;
     const proof = password !== undefined ? { password } : code !== undefined ? { code } : undefined;
@@ -66,8 +69,14 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
         return reply.code(202).send({ status: 'sent', phone: result.phone, expires_in: result.expiresIn });
       case 'invalid_request':
         return sendError(reply, 400, 'invalid_request', result.message);
+      case 'phone_not_allowed':
+        return sendError(reply, 400, 'phone_not_allowed', result.message);
+      case 'unauthenticated':
+        return sendError(reply, 401, 'unauthenticated', 'Complete the second step first');
+      case 'sms_disabled':
+        return sendError(reply, 403, 'sms_disabled', SMS_DISABLED);
       case 'reauth_required':
-        return sendError(reply, 401, 'reauth_required', 'Confirm with your password or a current code to replace your phone number', result.retryAfter ? { retry_after: result.retryAfter } : {});
+        return sendError(reply, 401, 'reauth_required', 'Confirm with your password or a current code to add or replace your phone number', result.retryAfter ? { retry_after: result.retryAfter } : {});
       case 'rate_limited':
         return sendError(reply, 429, 'rate_limited', `Too many codes sent — try again in ${result.retryAfter} seconds`, { retry_after: result.retryAfter });
       case 'delivery_failed':
@@ -78,10 +87,12 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
   app.post<{ Body: { code: string } }>('/phone/verify', {
     schema: { body: { type: 'object', additionalProperties: false, required: ['code'], properties: { code: schema.code } } },
   }, async (request, reply) => {
-    const session = requireSession(request, reply, 1);
+    const session = requireSession(request, reply, 2);
     if (!session) return reply;
     const result = await auth.confirmPhoneVerification(session, request.body.code, clientOf(request));
     if (result.status === 'ok') return reply.send({ status: 'verified', phone: result.phone });
+    if (result.status === 'unauthenticated') return sendError(reply, 401, 'unauthenticated', 'Complete the second step first');
+    if (result.status === 'sms_disabled') return sendError(reply, 403, 'sms_disabled', SMS_DISABLED);
     if (result.status === 'code_expired') return sendError(reply, 410, 'code_expired', 'One-time password has expired');
     return sendError(reply, 401, 'invalid_code', 'Invalid one-time password', { attempts_left: result.attemptsLeft });
   });

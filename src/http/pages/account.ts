@@ -13,6 +13,7 @@ import {
 import { redirectToOneView, takeOneView } from './one-time-view.ts';
 
 const REAUTH_REFUSED = 'Your password or code was not accepted';
+const SMS_DISABLED = 'SMS codes are not used on this server';
 
 export async function accountPages(app: FastifyInstance): Promise<void> {
   const { auth, otpgateConfig: config } = app;
@@ -150,7 +151,12 @@ export async function accountPages(app: FastifyInstance): Promise<void> {
         if (result.session) setSessionCookie(request, reply, result.session);
         return redirect(reply, withFlash('/settings/phone/confirm', 'phone_code_sent'));
       case 'invalid_request':
+      case 'phone_not_allowed':
         return refuse(400, result.message);
+      case 'unauthenticated':
+        return refuse(401, 'Complete the second step first');
+      case 'sms_disabled':
+        return refuse(403, SMS_DISABLED);
       case 'reauth_required': {
         const { status, message } = reauthMessage(reply, result.retryAfter);
         return refuse(status, message);
@@ -189,6 +195,10 @@ export async function accountPages(app: FastifyInstance): Promise<void> {
         return refuse(401, 'Invalid one-time password');
       case 'code_expired':
         return redirect(reply, `${withFlash('/', 'phone_code_expired')}#phone`);
+      case 'unauthenticated':
+        return refuse(401, 'Complete the second step first');
+      case 'sms_disabled':
+        return refuse(403, SMS_DISABLED);
     }
     return unhandled(result);
   });

@@ -129,7 +129,7 @@ ${errorOf(error)}
 <form method="post" action="/settings/phone#phone">
 ${csrfInput(ctx.csrf)}
 ${input({ id: 'phone-number', name: 'phone', label: 'Mobile number', type: 'tel', autocomplete: 'tel', value: user.phoneVerified ? '' : (user.phone ?? ''), maxlength: 32, required: true, hint: 'International format, e.g. +14155550123. We send a code to check it.', invalid: error !== undefined })}
-${user.phoneVerified ? reauthFields('phone', hasAuthenticator(model), error !== undefined) : ''}
+${user.phoneVerified || !model.freshSignIn ? reauthFields('phone', hasAuthenticator(model), error !== undefined) : ''}
 <button type="submit">Send verification code</button>
 </form>
 </details>
