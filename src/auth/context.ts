@@ -32,6 +32,8 @@ export interface AuthOptions {
   clock?: () => number;
   /** Where delivery failures are reported (never with a code in them). */
   onDeliveryError?: (error: unknown, channel: string) => void;
+  /** The origin people open (OTPGATE_PUBLIC_URL), for links in mail; read when a link is made. Unset: no unlock link is mailed. */
+  publicURL?: URL;
 }
 
 export interface AuthContext {
@@ -54,6 +56,7 @@ export interface AuthContext {
   onDeliveryError: (error: unknown, channel: string) => void;
   /** Security notifications still being sent in the background (see notifications.ts). */
   notifications: Set<Promise<void>>;
+  publicURL: URL | null;
   /** Resolves once every notification started so far has been sent or has failed: for tests and graceful shutdown. */
   settle(): Promise<void>;
 }
@@ -80,6 +83,7 @@ export function createContext(options: AuthOptions): AuthContext {
     now: options.clock ?? Date.now,
     dummyHash,
     onDeliveryError: options.onDeliveryError ?? (() => undefined),
+    publicURL: options.publicURL ?? null,
     notifications,
     async settle(): Promise<void> {
       // Each task catches its own errors; loop for those started while waiting.

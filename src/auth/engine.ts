@@ -7,6 +7,8 @@ import * as factors from './factors.ts';
 import * as reauth from './reauth.ts';
 import * as login from './login.ts';
 import * as sessions from './sessions.ts';
+import * as devices from './devices.ts';
+import * as passwordLock from './password-lock.ts';
 
 export type Auth = ReturnType<typeof createAuth>;
 
@@ -25,13 +27,17 @@ export function createAuth(options: AuthOptions) {
 
     startLogin: (username: string, password: string, client: ClientInfo, deviceToken?: string) => login.startLogin(ctx, username, password, client, deviceToken),
     sendLoginCode: (pendingLoginId: string, channel: DeliveryChannel, client: ClientInfo) => login.sendLoginCode(ctx, pendingLoginId, channel, client),
-    verifyLogin: (pendingLoginId: string, method: FactorMethod, code: string, client: ClientInfo) => login.verifyLogin(ctx, pendingLoginId, method, code, client),
+    verifyLogin: (pendingLoginId: string, method: FactorMethod, code: string, client: ClientInfo, deviceToken?: string) => login.verifyLogin(ctx, pendingLoginId, method, code, client, deviceToken),
     describePendingLogin: (pendingLoginId: string) => login.describePendingLogin(ctx, pendingLoginId),
 
     validateSession: (token: string) => sessions.validateSession(ctx, token),
     endSession: (token: string, client: ClientInfo) => sessions.endSession(ctx, token, client),
     listSessions: (current: Session) => sessions.listSessions(ctx, current),
     revokeSession: (current: Session, id: string, client: ClientInfo, proof?: reauth.Reauthentication) => sessions.revokeSession(ctx, current, id, client, proof),
+    listDevices: (current: Session, deviceToken?: string) => devices.listDevices(ctx, current, deviceToken),
+    revokeDevice: (current: Session, id: string, client: ClientInfo, proof?: reauth.Reauthentication) => devices.revokeDevice(ctx, current, id, client, proof),
+    /** Lifts the password lock for strangers with the mailed single-use link. */
+    unlockWithLink: (token: string, client: ClientInfo) => passwordLock.unlockWithLink(ctx, token, client),
     /** True while the session's full sign-in is recent enough to stand for re-authentication. */
     isFreshSignIn: (session: Session) => reauth.isFreshSignIn(ctx, session),
 
