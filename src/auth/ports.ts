@@ -175,7 +175,8 @@ export interface PhoneVerification {
 /** What `beginPasswordAttempt` answers: the name counter's new count, or which rule refused. */
 export type PasswordAttemptResult =
   | { ok: true; count: number }
-  | { ok: false; rule: 'address' | 'username'; retryAfterMs: number; locked?: boolean };
+  /** `locked` is present (true) only when the name counter is at its policy's lockAt. */
+  | { ok: false; rule: 'address' | 'username'; retryAfterMs: number; locked?: true };
 
 /** What `beginCodeAttempt` answers: the account counter's count and the pending login's new attempt count, or why it refused. */
 export type CodeAttemptResult =

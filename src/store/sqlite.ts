@@ -389,7 +389,7 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): SQLiteSto
           if (!take.ok) return { ok: false, rule: 'address', retryAfterMs: take.retryAfterMs };
           // As with the separate calls, a refused name claim keeps the address token taken.
           const claim = op.claimAttempt(input.nameKey, input.now, input.policy);
-          return claim.ok ? { ok: true, count: claim.count } : { ok: false, rule: 'username', retryAfterMs: claim.retryAfterMs, locked: claim.locked };
+          return claim.ok ? { ok: true, count: claim.count } : { ok: false, rule: 'username', retryAfterMs: claim.retryAfterMs, ...(claim.locked ? { locked: true } : {}) };
         }),
       ),
     recordPasswordSuccess: ({ resetKey, pending, events, expect, session, rehash }) =>
