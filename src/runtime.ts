@@ -56,6 +56,7 @@ export async function openRuntime(options: RuntimeOptions = {}): Promise<Runtime
     loginTTLSeconds: config.loginTTLSeconds,
     sessionIdleSeconds: config.sessionIdleSeconds,
     sessionMaxSeconds: config.sessionMaxSeconds,
+    publicURL: config.publicURL,
     limits: {
       otp: { ...DEFAULT_LIMITS.otp, baseDelayMs: config.backoffSeconds * 1000 },
       recovery: { ...DEFAULT_LIMITS.recovery, baseDelayMs: config.backoffSeconds * 1000 },

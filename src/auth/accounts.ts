@@ -12,6 +12,7 @@ import { recordEvent } from './audit.ts';
 import { reauthenticate } from './reauth.ts';
 import { retryAfterSeconds, throttleKey } from './throttle.ts';
 import { notify } from './notifications.ts';
+import { liftStrangerLock } from './password-lock.ts';
 
 export interface NewAccount {
   username: string;
@@ -96,6 +97,8 @@ export async function changePassword(ctx: AuthContext, session: Session, current
   const policy = await checkPassword(ctx, newPassword, user.username);
   if (!policy.ok) return { status: 'weak_password', message: policy.reason };
   const revokedSessions = await ctx.store.updateUserAndEndSessions(user.id, { passwordHash: await hashPassword(newPassword, ctx.argon2) }, session.tokenHash);
+  // Strangers' guesses were against the old password: the lock they built up goes with it.
+  await liftStrangerLock(ctx, user);
   await recordEvent(ctx, 'password_changed', { userId: user.id, method: 'password', client, detail: { revoked_sessions: revokedSessions } });
   notify(ctx, user.id, { type: 'password_changed', revokedSessions }, client);
   // The session that changed it continues under a new id (SECURITY.md item 37).
@@ -150,14 +153,14 @@ export async function enableAccount(ctx: AuthContext, userId: string): Promise<v
   await recordEvent(ctx, 'account_enabled', { userId });
 }
 
-/** Operator: lift the second-factor lock and delays (SP 800-63B §3.2.2: rebinding or an administrator). */
+/** Operator: lift the second-factor lock, the password lock for strangers and the delays (SP 800-63B §3.2.2: rebinding or an administrator). */
 export async function unlockAccount(ctx: AuthContext, user: User): Promise<void> {
   await Promise.all([
     ctx.store.resetAttempts(throttleKey.otp(user.id)),
     ctx.store.resetAttempts(throttleKey.recovery(user.id)),
     ctx.store.resetAttempts(throttleKey.password(user.username)),
     ctx.store.resetAttempts(throttleKey.knownDevice(user.id)),
-    ctx.store.resetAttempts(throttleKey.reauth(user.id)),
+    liftStrangerLock(ctx, user),
   ]);
   await recordEvent(ctx, 'unlocked', { userId: user.id });
 }

@@ -37,6 +37,8 @@ export interface AuthOptions {
   smsCountries?: readonly string[];
   /** Server-wide SMS per clock hour (OTPGATE_SMS_HOURLY_CAP); unset: no cap. */
   smsHourlyCap?: number;
+  /** The origin people open (OTPGATE_PUBLIC_URL), for links in mail; read when a link is made. Unset: no unlock link is mailed. */
+  publicURL?: URL;
 }
 
 export interface AuthContext {
@@ -64,6 +66,7 @@ export interface AuthContext {
   smsHourlyCap: number | null;
   /** Security notifications still being sent in the background (see notifications.ts). */
   notifications: Set<Promise<void>>;
+  publicURL: URL | null;
   /** Resolves once every notification started so far has been sent or has failed: for tests and graceful shutdown. */
   settle(): Promise<void>;
 }
@@ -92,6 +95,7 @@ export function createContext(options: AuthOptions): AuthContext {
     onDeliveryError: options.onDeliveryError ?? (() => undefined),
     smsCountries: options.smsCountries ? new Set(options.smsCountries) : null,
     smsHourlyCap: options.smsHourlyCap ?? null,
+    publicURL: options.publicURL ?? null,
     notifications,
     async settle(): Promise<void> {
       // Each task catches its own errors; loop for those started while waiting.

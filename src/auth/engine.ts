@@ -10,6 +10,8 @@ import * as login from './login.ts';
 import * as sessions from './sessions.ts';
 import * as keys from './key-usage.ts';
 import * as oneTimeView from './one-time-view.ts';
+import * as devices from './devices.ts';
+import * as passwordLock from './password-lock.ts';
 
 export type Auth = ReturnType<typeof createAuth>;
 
@@ -28,7 +30,7 @@ export function createAuth(options: AuthOptions) {
 
     startLogin: (username: string, password: string, client: ClientInfo, deviceToken?: string) => login.startLogin(ctx, username, password, client, deviceToken),
     sendLoginCode: (pendingLoginId: string, channel: DeliveryChannel, client: ClientInfo) => login.sendLoginCode(ctx, pendingLoginId, channel, client),
-    verifyLogin: (pendingLoginId: string, method: FactorMethod, code: string, client: ClientInfo) => login.verifyLogin(ctx, pendingLoginId, method, code, client),
+    verifyLogin: (pendingLoginId: string, method: FactorMethod, code: string, client: ClientInfo, deviceToken?: string) => login.verifyLogin(ctx, pendingLoginId, method, code, client, deviceToken),
     describePendingLogin: (pendingLoginId: string) => login.describePendingLogin(ctx, pendingLoginId),
 
     validateSession: (token: string) => sessions.validateSession(ctx, token),
@@ -36,6 +38,10 @@ export function createAuth(options: AuthOptions) {
     endPendingLogin: (pendingLoginId: string) => sessions.endPendingLogin(ctx, pendingLoginId),
     listSessions: (current: Session) => sessions.listSessions(ctx, current),
     revokeSession: (current: Session, id: string, client: ClientInfo, proof?: reauth.Reauthentication) => sessions.revokeSession(ctx, current, id, client, proof),
+    listDevices: (current: Session, deviceToken?: string) => devices.listDevices(ctx, current, deviceToken),
+    revokeDevice: (current: Session, id: string, client: ClientInfo, proof?: reauth.Reauthentication) => devices.revokeDevice(ctx, current, id, client, proof),
+    /** Lifts the password lock for strangers with the mailed single-use link. */
+    unlockWithLink: (token: string, client: ClientInfo) => passwordLock.unlockWithLink(ctx, token, client),
     /** True while the session's full sign-in is recent enough to stand for re-authentication. */
     isFreshSignIn: (session: Session) => reauth.isFreshSignIn(ctx, session),
 

@@ -7,7 +7,7 @@ import type { Session, TOTPFactor } from './ports.ts';
 import type { AuthContext, ClientInfo } from './context.ts';
 import type { IssuedSession } from './sessions.ts';
 import { renewedAfterProof, rotateSession } from './sessions.ts';
-import { createKeyURI, encodeBase32, generateSecret, normalizeCode } from '../otp/index.ts';
+import { createKeyURI, encodeBase32, generateSecret } from '../otp/index.ts';
 import { seal } from './keyring.ts';
 import { generateId } from './tokens.ts';
 import { checkTOTPCode, recoveryCodeHash, requireSecretKeys, totpSealContext } from './second-factor.ts';

@@ -14,3 +14,4 @@ export type { Argon2Parameters } from './password-hash.ts';
 export { ServerBusyError } from './argon2-pool.ts';
 export type * from './ports.ts';
 export { FRESH_SIGN_IN_MS } from './reauth.ts';
+export { DEVICE_LIFETIME_SECONDS } from './devices.ts';

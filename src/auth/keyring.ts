@@ -35,8 +35,6 @@ export interface Keyring {
   codeKey: Buffer;
   /** HMAC key for the HTTP layer's anti-CSRF form tokens. */
   csrfKey: Buffer;
-  /** HMAC key for device cookies (a browser that completed a sign-in to an account). */
-  deviceKey: Buffer;
   current: SealingKey;
   byId: Map<string, SealingKey>;
 }
@@ -63,7 +61,7 @@ export function createKeyring(secretKey: Uint8Array, previousKeys: Uint8Array[] 
     const sk = sealingKey(k);
     byId.set(sk.id, sk);
   }
-  return { codeKey: derive(secretKey, 'code-hmac v1'), csrfKey: derive(secretKey, 'csrf v1'), deviceKey: derive(secretKey, 'device v1'), current, byId };
+  return { codeKey: derive(secretKey, 'code-hmac v1'), csrfKey: derive(secretKey, 'csrf v1'), current, byId };
 }
 
 /** Encrypts `plaintext` bound to `context` (e.g. the factor id): returns the key id and iv|ciphertext|tag in base64url. */

@@ -7,10 +7,12 @@
 import type { CompletionProof, DeliveryChannel, FactorMethod, PendingLogin, User } from './ports.ts';
 import type { AuthContext, ClientInfo } from './context.ts';
 import type { IssuedSession } from './sessions.ts';
-import { createSession, newSession } from './sessions.ts';
+import { newSession } from './sessions.ts';
 import { normalizeUsername } from './normalize.ts';
 import { needsRehash, hashPassword, verifyPassword } from './password-hash.ts';
-import { deviceTokenFor, generateNumericCode, generateToken, hashToken, keyedHash, safeEqual } from './tokens.ts';
+import { generateNumericCode, generateToken, hashToken, keyedHash, safeEqual } from './tokens.ts';
+import { recognizeDevice, rememberDevice } from './devices.ts';
+import { engageStrangerLock } from './password-lock.ts';
 import { accountFactors, defaultChannel, loginMethods } from './methods.ts';
 import { retryAfterSeconds, throttleKey } from './throttle.ts';
 import { auditEvent, recordEvent } from './audit.ts';
@@ -46,37 +48,47 @@ export type VerifyResult =
  * Step one: the password. Unknown usernames take the same path and time as wrong
  * passwords (I11). Writes: one transaction to count the attempt, one to open the
  * pending login (plus the code send, when the account's default method is email or SMS).
+ * The user, with its credential version, is read before the hash; the write re-checks
+ * both, so a disable, password change or 2FA reset landing meanwhile opens nothing.
  */
 export async function startLogin(ctx: AuthContext, username: string, password: string, client: ClientInfo, deviceToken?: string): Promise<StartResult> {
   const now = ctx.now();
   const normalized = normalizeUsername(username, { forLookup: true });
   const user = normalized.ok ? await ctx.store.getUserByUsername(normalized.value) : null;
   // The per-username counter is keyed on the name, existing or not, so its answers tell
-  // nothing; a browser that signed in to this account before counts on its own counter.
+  // nothing; a browser that signed in to this account before counts on its own counter,
+  // which never locks (password-lock.ts).
   const name = normalized.ok ? normalized.value : username.slice(0, 64);
-  const knownDevice = user !== null && deviceToken !== undefined && safeEqual(deviceToken, deviceTokenFor(ctx, user.id));
+  // Looked up for unknown names too, so a presented cookie costs the same either way.
+  const device = await recognizeDevice(ctx, user?.id ?? '', deviceToken);
+  const knownDevice = user !== null && device !== null;
   const nameKey = knownDevice ? throttleKey.knownDevice(user.id) : throttleKey.password(name);
+  const policy = knownDevice ? { ...ctx.limits.password, lockAt: null } : ctx.limits.password;
   const { ipPasswords } = ctx.limits;
   const attempt = await ctx.store.beginPasswordAttempt({
-    now, ipKey: throttleKey.ipPasswords(client.ip), ipCapacity: ipPasswords.capacity, ipRefillMs: ipPasswords.refillMs, nameKey, policy: ctx.limits.password,
+    now, ipKey: throttleKey.ipPasswords(client.ip), ipCapacity: ipPasswords.capacity, ipRefillMs: ipPasswords.refillMs, nameKey, policy,
   });
   if (!attempt.ok) {
-    await recordEvent(ctx, 'throttled', { userId: null, method: 'password', client, detail: { rule: attempt.rule } });
-    return { status: 'rate_limited', retryAfter: retryAfterSeconds(attempt.retryAfterMs) };
+    const locked = attempt.locked === true;
+    await recordEvent(ctx, 'throttled', { userId: null, method: 'password', client, detail: { rule: locked ? 'locked' : attempt.rule } });
+    // A lock answers like the longest delay: waiting is what a stranger can do, and it says no more.
+    return { status: 'rate_limited', retryAfter: retryAfterSeconds(locked ? policy.maxDelayMs : attempt.retryAfterMs) };
   }
   const matches = await verifyPassword(user?.passwordHash ?? (await ctx.dummyHash), password);
   if (!user || !matches || user.disabled) {
     await recordEvent(ctx, 'password_refused', { userId: user?.id ?? null, method: 'password', client, detail: { reason: !user ? 'unknown_user' : user.disabled && matches ? 'disabled' : 'wrong_password' } });
+    // Exactly one failure reaches the lock (the claims are counted one after another).
+    if (policy.lockAt !== null && attempt.count === policy.lockAt) await engageStrangerLock(ctx, user, client);
     return { status: 'invalid_credentials' };
   }
-  if (needsRehash(user.passwordHash, ctx.argon2)) {
-    await ctx.store.updateUser(user.id, { passwordHash: await hashPassword(password, ctx.argon2) });
-  }
+  const rehash = needsRehash(user.passwordHash, ctx.argon2) ? await hashPassword(password, ctx.argon2) : null;
+  const expect = { userId: user.id, credentialVersion: user.credentialVersion };
   const accepted = auditEvent(ctx, 'password_accepted', { userId: user.id, method: 'password', client });
   const methods = loginMethods(ctx, await accountFactors(ctx, user));
   if (methods.length === 0) {
-    await ctx.store.recordPasswordSuccess({ resetKey: nameKey, pending: null, events: [accepted] });
-    return { status: 'enrollment_required', session: await createSession(ctx, user.id, 1, client) };
+    const issued = newSession(ctx, user.id, 1, client);
+    if (!(await ctx.store.recordPasswordSuccess({ resetKey: nameKey, pending: null, session: issued.session, events: [accepted], expect, rehash }))) return changedMeanwhile(ctx, user, client);
+    return { status: 'enrollment_required', session: issued };
   }
   const pendingLoginId = generateToken();
   const pending: PendingLogin = {
@@ -94,7 +106,7 @@ export async function startLogin(ctx: AuthContext, username: string, password: s
     createdAt: now,
     expiresAt: now + ctx.loginTTLMs,
   };
-  await ctx.store.recordPasswordSuccess({ resetKey: nameKey, pending, events: [accepted] });
+  if (!(await ctx.store.recordPasswordSuccess({ resetKey: nameKey, pending, events: [accepted], expect, rehash }))) return changedMeanwhile(ctx, user, client);
   const channel = defaultChannel(user, methods);
   if (channel) {
     const sent = await deliverCode(ctx, pending, user, channel, client);
@@ -102,6 +114,12 @@ export async function startLogin(ctx: AuthContext, username: string, password: s
     if (sent.status === 'delivery_failed') return { status: 'otp_required', pendingLoginId, methods, deliveryFailed: channel };
   }
   return { status: 'otp_required', pendingLoginId, methods };
+}
+
+/** The account was disabled, or its password or factors changed, while the password was checked. */
+async function changedMeanwhile(ctx: AuthContext, user: User, client: ClientInfo): Promise<StartResult> {
+  await recordEvent(ctx, 'password_refused', { userId: user.id, method: 'password', client, detail: { reason: 'account_changed' } });
+  return { status: 'invalid_credentials' };
 }
 
 export interface PendingLoginView {
@@ -209,15 +227,18 @@ function typedLoginCodeHash(ctx: AuthContext, pending: PendingLogin, code: strin
  * login finished in one more, all or nothing (I4): of concurrent requests with the same
  * code, one gets the session.
  */
-export async function verifyLogin(ctx: AuthContext, pendingLoginId: string, method: FactorMethod, code: string, client: ClientInfo): Promise<VerifyResult> {
+export async function verifyLogin(ctx: AuthContext, pendingLoginId: string, method: FactorMethod, code: string, client: ClientInfo, deviceToken?: string): Promise<VerifyResult> {
   const now = ctx.now();
   const idHash = hashToken(pendingLoginId);
   const pending = await ctx.store.getPendingLogin(idHash, now);
   if (!pending) return { status: 'login_expired' };
   if (!pending.methods.includes(method)) return { status: 'method_unavailable' };
   // An account disabled (or a password changed) after the password step ends its pending
-  // logins in the same transaction (Store.updateUserAndEndSessions): none finishes.
+  // logins in the same transaction (Store.updateUserAndEndSessions): none finishes. A
+  // disabled flag written any other way is refused here too.
   const userId = pending.userId;
+  const user = await ctx.store.getUserById(userId);
+  if (!user || user.disabled) return { status: 'login_expired' };
 
   // A secret no configured key opens is the operator's to fix: 503, and no attempt spent.
   await requireSecretKeys(ctx, userId, method);
@@ -239,19 +260,21 @@ export async function verifyLogin(ctx: AuthContext, pendingLoginId: string, meth
       idHash,
       now,
       proof: proof.proof,
-      resetKeys: [throttleKey.otp(userId), throttleKey.recovery(userId)],
+      // A completed sign-in also lifts the password lock for strangers (password-lock.ts).
+      resetKeys: [throttleKey.otp(userId), throttleKey.recovery(userId), throttleKey.password(user.username)],
       session: issued.session,
       events: [auditEvent(ctx, 'login_succeeded', { userId, method, client })],
     });
     if (done.ok) {
+      const device = await rememberDevice(ctx, userId, client, deviceToken);
       if (method === 'recovery') {
         const left = done.recoveryCodesLeft ?? 0;
         await recordEvent(ctx, 'recovery_code_used', { userId, method, client, detail: { left } });
         notify(ctx, userId, { type: 'recovery_code_used', left }, client);
-        return { status: 'authenticated', session: issued, method, recoveryCodesLeft: left, deviceToken: deviceTokenFor(ctx, userId) };
+        return { status: 'authenticated', session: issued, method, recoveryCodesLeft: left, deviceToken: device };
       }
       notify(ctx, userId, { type: 'new_sign_in', method }, client);
-      return { status: 'authenticated', session: issued, method, deviceToken: deviceTokenFor(ctx, userId) };
+      return { status: 'authenticated', session: issued, method, deviceToken: device };
     }
     // A right-looking code can still lose: replayed, raced, or the login finished elsewhere.
     if (done.reason === 'login_expired') return { status: 'login_expired' };

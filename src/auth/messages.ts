@@ -34,3 +34,25 @@ export function phoneVerificationMessage(options: { to: string; code: string; is
     text: `${options.code} is your ${options.issuer} code to confirm this number. It expires in ${options.ttlMinutes} min.`,
   };
 }
+
+/** The link that lifts the password lock for strangers: sent once, when the lock engages. */
+export function unlockLinkMessage(options: { to: string; username: string; issuer: string; link: string; ttlDays: number }): OutgoingMessage {
+  const { to, username, issuer, link, ttlDays } = options;
+  return {
+    channel: 'email',
+    to,
+    kind: 'code',
+    subject: `Sign-in from new browsers to ${issuer} is paused`,
+    text: [
+      `Someone entered a wrong password for your ${issuer} account "${username}" many times in a row.`,
+      'Sign-in from browsers that never signed in to your account is paused; browsers you signed in with before still work.',
+      '',
+      'To allow new browsers again, open this link and confirm:',
+      '',
+      `    ${link}`,
+      '',
+      `It works once, for ${ttlDays} days.`,
+      `If you didn't expect this, change your password once you are signed in.`,
+    ].join('\n'),
+  };
+}

@@ -27,6 +27,8 @@ export interface User {
   disabled: boolean;
   preferredMethod: FactorMethod | null;
   createdAt: number;
+  /** Bumped by a password change, a disable and a 2FA reset (Store.updateUserAndEndSessions, resetSecondFactors). */
+  credentialVersion: number;
 }
 
 export interface NewUser {
@@ -103,6 +105,30 @@ export interface OneTimeView {
   /** AES-256-GCM sealed payload (see auth/keyring.ts), with the id of the key that sealed it. */
   sealed: string;
   keyId: string;
+  expiresAt: number;
+}
+
+/**
+ * A browser that completed a sign-in to the account: its cookie holds a 256-bit random
+ * token, the Store only its SHA-256. It exempts that browser's password attempts from
+ * the delay and the lock that strangers' failures put on the username; nothing else.
+ */
+export interface Device {
+  /** A public handle for listing and revoking; not a credential. */
+  id: string;
+  tokenHash: string;
+  userId: string;
+  ip: string;
+  userAgent: string;
+  createdAt: number;
+  lastUsedAt: number;
+}
+
+/** A single-use link that lifts the password lock for strangers (only the token's SHA-256 is kept). */
+export interface PasswordUnlock {
+  tokenHash: string;
+  userId: string;
+  createdAt: number;
   expiresAt: number;
 }
 
@@ -186,7 +212,8 @@ export interface PhoneVerification {
 /** What `beginPasswordAttempt` answers: the name counter's new count, or which rule refused. */
 export type PasswordAttemptResult =
   | { ok: true; count: number }
-  | { ok: false; rule: 'address' | 'username'; retryAfterMs: number };
+  /** `locked` is present (true) only when the name counter is at its policy's lockAt. */
+  | { ok: false; rule: 'address' | 'username'; retryAfterMs: number; locked?: true };
 
 /** What `beginCodeAttempt` answers: the account counter's count and the pending login's new attempt count, or why it refused. */
 export type CodeAttemptResult =
@@ -215,14 +242,15 @@ export interface Store {
   updateUser(id: string, patch: UserPatch): Promise<void>;
   /**
    * One transaction: deletes the user's TOTP factors, recovery codes, phone verification,
-   * pending logins and sessions, unverifies the phone and clears the preferred method.
+   * pending logins, sessions and devices, unverifies the phone, clears the preferred method
+   * and bumps the credential version.
    */
   resetSecondFactors(userId: string): Promise<void>;
   /**
-   * One transaction: updateUser(id, patch), then deleteUserSessions(id, exceptTokenHash)
-   * and the user's pending logins. A changed password or a disabled account never leaves
-   * the old sessions, or a login begun before it, behind, even across a crash. Answers the
-   * number of sessions ended.
+   * One transaction: updateUser(id, patch), then deleteUserSessions(id, exceptTokenHash),
+   * the user's pending logins and devices, and a bump of the credential version. A changed
+   * password or a disabled account never leaves the old sessions, devices, or a login begun
+   * before it, behind, even across a crash. Answers the number of sessions ended.
    */
   updateUserAndEndSessions(id: string, patch: UserPatch, exceptTokenHash?: string): Promise<number>;
 
@@ -304,6 +332,19 @@ export interface Store {
    * expired at `now`; null otherwise, and for all but one of concurrent callers.
    */
   takeOneTimeView(handleHash: string, sessionId: string, kind: string, now: number): Promise<OneTimeView | null>;
+  // Devices (browsers that completed a sign-in)
+  createDevice(device: Device): Promise<void>;
+  getDevice(tokenHash: string): Promise<Device | null>;
+  touchDevice(tokenHash: string, now: number): Promise<void>;
+  listDevices(userId: string): Promise<Device[]>;
+  /** Revokes one of the user's devices by its public id. */
+  deleteDeviceById(userId: string, id: string): Promise<boolean>;
+
+  // Unlock links of the password lock for strangers
+  putPasswordUnlock(unlock: PasswordUnlock): Promise<void>;
+  /** Deletes the unexpired link and answers its user id; null for all but one concurrent caller. */
+  consumePasswordUnlock(tokenHash: string, now: number): Promise<string | null>;
+  deletePasswordUnlocks(userId: string): Promise<void>;
 
   // Throttling
   /** Counts an attempt under `key` unless delayed or locked; atomic across instances. */
@@ -333,8 +374,16 @@ export interface Store {
   // of a request that was never answered.
   /** One transaction: takeToken(ipKey, …) then claimAttempt(nameKey, …); nothing is written when the first refuses. */
   beginPasswordAttempt(input: { now: number; ipKey: string; ipCapacity: number; ipRefillMs: number; nameKey: string; policy: AttemptPolicy }): Promise<PasswordAttemptResult>;
-  /** One transaction: resetAttempts(resetKey), createPendingLogin(pending) when given, appendAudit(each event). */
-  recordPasswordSuccess(input: { resetKey: string; pending: PendingLogin | null; events: AuditEvent[] }): Promise<void>;
+  /**
+   * One transaction: when `expect` is given, the user must exist, be enabled and still have
+   * that credential version (else false, nothing written); then resetAttempts(resetKey),
+   * createPendingLogin(pending) when given, createSession(session) when given, the new
+   * password hash when `rehash` is given, appendAudit(each event). True when written.
+   */
+  recordPasswordSuccess(input: {
+    resetKey: string; pending: PendingLogin | null; events: AuditEvent[];
+    expect?: { userId: string; credentialVersion: number }; session?: Session | null; rehash?: string | null;
+  }): Promise<boolean>;
   /**
    * One transaction, in this order: the pending login must exist, be unexpired and have
    * attempts < maxAttempts (else login_expired, nothing written); then claimAttempt(accountKey,
@@ -361,7 +410,8 @@ export interface Store {
   claimNotification(key: string, now: number, windowMs: number): Promise<NotificationClaim>;
 
   /**
-   * Deletes expired pending logins, phone verifications, sessions, one-time views and idle throttle rows,
+   * Deletes expired pending logins, phone verifications, sessions, one-time views, unlock links,
+   * devices unused for a year and idle throttle rows,
    * and, with `auditRetentionMs`, audit events whose last occurrence is older than that.
    */
   sweep(now: number, sessionIdleMs: number, auditRetentionMs?: number): Promise<number>;

@@ -18,16 +18,23 @@ export type Reauthentication = { password: string } | { code: string };
 
 /**
  * Checks fresh proof of the account holder: the password, or a code from a confirmed
- * authenticator (which is then used up). Failures count against the same throttles as a login.
+ * authenticator (which is then used up). Failures count on a counter of this session
+ * only (exponential delay, no lock), never on the account's sign-in counters: a stolen
+ * older session cannot delay or lock the owner's sign-in.
  */
 export async function reauthenticate(ctx: AuthContext, session: Session, proof: Reauthentication, client: ClientInfo): Promise<{ ok: true } | { ok: false; retryAfter?: number }> {
   const now = ctx.now();
   const user = await ctx.store.getUserById(session.userId);
   if (!user || user.disabled) return { ok: false };
+  const isPassword = 'password' in proof && typeof proof.password === 'string';
+  const isCode = 'code' in proof && typeof proof.code === 'string';
+  if (!isPassword && !isCode) return { ok: false };
+  // A key that no longer opens the authenticator answers 503 before anything is counted.
+  if (isCode) await requireSecretKeys(ctx, user.id, 'totp', { confirmedBefore: session.createdAt });
+  const key = throttleKey.reauth(session.id);
+  const claim = await ctx.store.claimAttempt(key, now, { ...ctx.limits.otp, lockAt: null, forgetAfterMs: ctx.sessionMaxMs });
+  if (!claim.ok) return { ok: false, retryAfter: retryAfterSeconds(claim.retryAfterMs) };
   if ('password' in proof && typeof proof.password === 'string') {
-    const key = throttleKey.reauth(user.id);
-    const claim = await ctx.store.claimAttempt(key, now, ctx.limits.password);
-    if (!claim.ok) return { ok: false, retryAfter: retryAfterSeconds(claim.retryAfterMs) };
     if (await verifyPassword(user.passwordHash, proof.password)) {
       await ctx.store.resetAttempts(key);
       return { ok: true };
@@ -36,10 +43,6 @@ export async function reauthenticate(ctx: AuthContext, session: Session, proof: 
     return { ok: false };
   }
   if ('code' in proof && typeof proof.code === 'string') {
-    const key = throttleKey.otp(user.id);
-    await requireSecretKeys(ctx, user.id, 'totp', { confirmedBefore: session.createdAt });
-    const claim = await ctx.store.claimAttempt(key, now, ctx.limits.otp);
-    if (!claim.ok) return { ok: false, ...(claim.locked ? {} : { retryAfter: retryAfterSeconds(claim.retryAfterMs) }) };
     // Only an authenticator bound before this session began proves the holder: one added
     // with a stolen session must not vouch for itself.
     if ((await checkTOTPCode(ctx, user.id, proof.code, now, { confirmedBefore: session.createdAt })).ok) {
@@ -47,7 +50,6 @@ export async function reauthenticate(ctx: AuthContext, session: Session, proof: 
       return { ok: true };
     }
     await recordEvent(ctx, 'code_refused', { userId: user.id, method: 'totp', client, detail: { reason: 'reauthentication' } });
-    return { ok: false };
   }
   return { ok: false };
 }

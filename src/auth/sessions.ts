@@ -63,6 +63,9 @@ export async function validateSession(ctx: AuthContext, token: string): Promise<
     await ctx.store.deleteSession(tokenHash);
     return null;
   }
+  // Disabling ends the sessions in its own transaction; this also refuses a disabled flag written any other way.
+  const user = await ctx.store.getUserById(session.userId);
+  if (!user || user.disabled) return null;
   if (now - session.lastSeenAt >= TOUCH_INTERVAL_MS) {
     await ctx.store.touchSession(tokenHash, now);
     session.lastSeenAt = now;

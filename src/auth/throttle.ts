@@ -6,10 +6,13 @@
  *   consecutive failures (1 s, 2 s, 4 s … capped at 15 min) and a lock at 100
  *   (SP 800-63B §3.2.2) until a recovery code or an operator unlocks it; recovery
  *   codes have their own counter with the same rule;
- * - per username, passwords: exponential delay, capped, never a hard lock (a lock
- *   would let anyone keep the owner out); forgotten after a day without failures. A
- *   browser holding the account's device cookie (set at a completed sign-in) counts
- *   on a counter of its own, so strangers' failures never delay the owner;
+ * - per username, passwords: exponential delay, capped, forgotten after a day without
+ *   failures; at 100 consecutive failures (SP 800-63B §3.2.2) browsers that never
+ *   signed in to the account are refused until a sign-in from a known browser, the
+ *   mailed unlock link or `otpgate user unlock` (password-lock.ts). A browser holding a
+ *   device cookie of the account (devices.ts) counts on a counter of its own that never
+ *   locks, so strangers' failures never delay or lock out the owner;
+ * - re-authentication inside a session: a counter per session, never the account's;
  * - per client address: token buckets on password attempts, code sends and sign-ups;
  *   an IPv6 client counts by its /64 (one subscriber's allocation), IPv4 by its address.
  */
@@ -37,7 +40,7 @@ export const DEFAULT_LIMITS: Limits = {
   pendingAttempts: 5,
   otp: { freeAttempts: 5, baseDelayMs: 1000, maxDelayMs: 15 * MINUTE, lockAt: 100, forgetAfterMs: null },
   recovery: { freeAttempts: 5, baseDelayMs: 1000, maxDelayMs: 15 * MINUTE, lockAt: 100, forgetAfterMs: null },
-  password: { freeAttempts: 5, baseDelayMs: 1000, maxDelayMs: 5 * MINUTE, lockAt: null, forgetAfterMs: 24 * 60 * MINUTE },
+  password: { freeAttempts: 5, baseDelayMs: 1000, maxDelayMs: 5 * MINUTE, lockAt: 100, forgetAfterMs: 24 * 60 * MINUTE },
   enrollment: { freeAttempts: 5, baseDelayMs: 1000, maxDelayMs: 5 * MINUTE, lockAt: null, forgetAfterMs: 24 * 60 * MINUTE },
   resendCooldownMs: 30_000,
   sendsPerLogin: 5,
@@ -54,8 +57,8 @@ export const throttleKey = {
   password: (username: string) => `password:${username}`,
   /** Password attempts from a browser that completed a sign-in to this account before. */
   knownDevice: (userId: string) => `password-device:${userId}`,
-  /** Password re-authentication inside a session (its own counter: a session cannot stall the owner's sign-in). */
-  reauth: (userId: string) => `reauth:${userId}`,
+  /** Re-authentication inside one session (by its public id): a stolen session cannot stall or lock the owner's sign-in. */
+  reauth: (sessionId: string) => `reauth:${sessionId}`,
   signup: (ip: string) => `ip-signup:${addressKey(ip)}`,
   enrollment: (userId: string) => `enroll:${userId}`,
   accountSends: (userId: string) => `send:${userId}`,

@@ -33,11 +33,3 @@ export function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/**
- * The device cookie's value for an account: proof that this browser completed a sign-in
- * to it (OWASP's device cookies). It lets password attempts from the owner's browser
- * skip the per-username delay that strangers' failures build up; it grants nothing else.
- */
-export function deviceTokenFor(ctx: { keyring: { deviceKey: Uint8Array } }, userId: string): string {
-  return createHmac('sha256', ctx.keyring.deviceKey).update('device\0').update(userId).digest('base64url');
-}

@@ -92,11 +92,11 @@ export async function runCLI(argv: string[], io: Output = TERMINAL): Promise<num
       }
       if (action === 'unlock') {
         await auth.unlockAccount(user);
-        io.out(`unlocked ${user.username}: failure counts cleared`);
+        io.out(`unlocked ${user.username}: failure counts, the second-factor lock and the password lock for new browsers cleared`);
       }
       if (action === 'reset-2fa') {
         await auth.resetSecondFactors(user);
-        io.out(`reset ${user.username}: authenticators, recovery codes and phone removed; sessions ended; ${user.email ? "the next sign-in sends a code to their email address" : "the next sign-in enrolls again"}`);
+        io.out(`reset ${user.username}: authenticators, recovery codes, phone and known browsers removed; sessions ended; ${user.email ? "the next sign-in sends a code to their email address" : "the next sign-in enrolls again"}`);
       }
       return 0;
     }

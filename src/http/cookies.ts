@@ -6,13 +6,15 @@
  *   __Host-otpgate-session  the session token (Max-Age = OTPGATE_SESSION_MAX)
  *   __Host-otpgate-pending  the pending login between password and code (OTPGATE_LOGIN_TTL)
  *   __Host-otpgate-csrf     the anti-CSRF secret that form tokens are derived from
- *   __Host-otpgate-device   set at a completed sign-in: this browser's password attempts
- *                           skip the delay strangers' failures put on the username (1 year)
+ *   __Host-otpgate-device   set at a completed sign-in: a random token of this browser
+ *                           (auth/devices.ts); its password attempts skip the delay and
+ *                           the lock strangers' failures put on the username (1 year)
  *   __Host-otpgate-view     the single-use handle of a secret to show once (authenticator
  *                           key, recovery codes) on the page a POST redirects to (10 min)
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IssuedSession } from '../auth/index.ts';
+import { DEVICE_LIFETIME_SECONDS } from '../auth/index.ts';
 import { clientOf } from './client-info.ts';
 
 export const COOKIE = {
@@ -23,7 +25,6 @@ export const COOKIE = {
   view: '__Host-otpgate-view',
 } as const;
 
-const DEVICE_COOKIE_SECONDS = 365 * 24 * 3600;
 
 export type CookieName = (typeof COOKIE)[keyof typeof COOKIE];
 
@@ -55,5 +56,5 @@ export async function startSession(request: FastifyRequest, reply: FastifyReply,
   if (request.sessionToken) await request.server.auth.endSession(request.sessionToken, clientOf(request));
   if (request.cookies[COOKIE.pending] !== undefined) clearCookie(reply, COOKIE.pending);
   setSessionCookie(request, reply, issued);
-  if (deviceToken) setCookie(reply, COOKIE.device, deviceToken, DEVICE_COOKIE_SECONDS);
+  if (deviceToken) setCookie(reply, COOKIE.device, deviceToken, DEVICE_LIFETIME_SECONDS);
 }

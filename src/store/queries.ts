@@ -8,19 +8,24 @@
  */
 import type { UserPatch } from '../auth/ports.ts';
 
-const USER = 'id, username, email, phone, phone_verified_at, password_hash, disabled, preferred_method, created_at';
+const USER = 'id, username, email, phone, phone_verified_at, password_hash, disabled, preferred_method, created_at, credential_version';
 const TOTP = 'id, user_id, label, encrypted_secret, key_id, confirmed_at, last_step, created_at, last_used_at';
 const PENDING = 'id_hash, user_id, methods, attempts, sends, last_sent_at, code_hash, code_channel, code_expires_at, ip, user_agent, created_at, expires_at';
 const SESSION = 'token_hash, id, user_id, level, ip, user_agent, created_at, last_seen_at, expires_at';
 const AUDIT = 'id, at, user_id, type, method, ip, user_agent, detail, count, last_at';
 const VIEW = 'handle_hash, user_id, session_id, kind, sealed, key_id, expires_at';
+const DEVICE = 'id, token_hash, user_id, ip, user_agent, created_at, last_used_at';
 
 export const SQL = {
-  insertUser: `INSERT INTO users (${USER}) VALUES (?, ?, ?, ?, NULL, ?, 0, NULL, ?) RETURNING ${USER}`,
+  insertUser: `INSERT INTO users (${USER}) VALUES (?, ?, ?, ?, NULL, ?, 0, NULL, ?, 0) RETURNING ${USER}`,
   selectUserById: `SELECT ${USER} FROM users WHERE id = ?`,
   selectUserByUsername: `SELECT ${USER} FROM users WHERE username = ?`,
   listUsers: `SELECT ${USER} FROM users ORDER BY username`,
   clearPhoneVerified: 'UPDATE users SET phone_verified_at = NULL WHERE id = ?',
+  bumpCredentialVersion: 'UPDATE users SET credential_version = credential_version + 1 WHERE id = ?',
+  /** The check of a sign-in's write: the account is enabled and its credentials unchanged since it was read. */
+  selectUnchangedUser: 'SELECT 1 AS ok FROM users WHERE id = ? AND disabled = 0 AND credential_version = ?',
+  rehashPassword: 'UPDATE users SET password_hash = ? WHERE id = ? AND credential_version = ?',
 
   insertTOTPFactor: `INSERT INTO totp_factors (${TOTP}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   selectTOTPFactor: `SELECT ${TOTP} FROM totp_factors WHERE user_id = ? AND id = ?`,
@@ -73,6 +78,17 @@ export const SQL = {
   // Spent by the one read that finds it: the DELETE is the check (I4).
   takeOneTimeView: `DELETE FROM one_time_views WHERE handle_hash = ? AND session_id = ? AND kind = ? AND expires_at > ? RETURNING ${VIEW}`,
 
+  insertDevice: `INSERT INTO devices (${DEVICE}) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  selectDevice: `SELECT ${DEVICE} FROM devices WHERE token_hash = ?`,
+  touchDevice: 'UPDATE devices SET last_used_at = ? WHERE token_hash = ?',
+  listDevices: `SELECT ${DEVICE} FROM devices WHERE user_id = ? ORDER BY last_used_at DESC, id`,
+  deleteDeviceById: 'DELETE FROM devices WHERE user_id = ? AND id = ?',
+  deleteUserDevices: 'DELETE FROM devices WHERE user_id = ?',
+
+  insertPasswordUnlock: 'INSERT INTO password_unlocks (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)',
+  consumePasswordUnlock: 'DELETE FROM password_unlocks WHERE token_hash = ? AND expires_at > ? RETURNING user_id',
+  deleteUserPasswordUnlocks: 'DELETE FROM password_unlocks WHERE user_id = ?',
+
   // Read and written back inside one write transaction (see rules.ts).
   selectAttempt: 'SELECT count, next_at, forget_at FROM attempt_counters WHERE key = ?',
   upsertAttempt: `INSERT INTO attempt_counters (key, count, next_at, forget_at) VALUES (?, ?, ?, ?)
@@ -114,6 +130,9 @@ export const SWEEP_SQL = {
   /** Params: the retention cutoff (twice), batch size. */
   auditEvents: 'DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at <= ? AND (last_at IS NULL OR last_at <= ?) LIMIT ?)',
   oneTimeViews: 'DELETE FROM one_time_views WHERE handle_hash IN (SELECT handle_hash FROM one_time_views WHERE expires_at <= ? LIMIT ?)',
+  /** Params: the oldest last use kept (now - a device's lifetime), batch size. */
+  devices: 'DELETE FROM devices WHERE id IN (SELECT id FROM devices WHERE last_used_at <= ? LIMIT ?)',
+  passwordUnlocks: 'DELETE FROM password_unlocks WHERE token_hash IN (SELECT token_hash FROM password_unlocks WHERE expires_at <= ? LIMIT ?)',
 } as const;
 
 const USER_COLUMNS = {

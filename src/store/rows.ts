@@ -3,7 +3,7 @@
  * of column values; integers may come back as number, bigint or (pg BIGINT) string.
  * A value of an unexpected type throws: the schema and the code disagree.
  */
-import type { AuditEvent, DeliveryChannel, FactorMethod, OneTimeView, PendingLogin, PhoneVerification, Session, StoredAuditEvent, TOTPFactor, User } from '../auth/ports.ts';
+import type { AuditEvent, DeliveryChannel, Device, FactorMethod, OneTimeView, PendingLogin, PhoneVerification, Session, StoredAuditEvent, TOTPFactor, User } from '../auth/ports.ts';
 import type { AttemptRow, BucketRow } from './rules.ts';
 
 export type Row = Readonly<Record<string, unknown>>;
@@ -73,6 +73,19 @@ export function toUser(row: Row): User {
     disabled: num(row, 'disabled') !== 0,
     preferredMethod: method(row, 'preferred_method'),
     createdAt: num(row, 'created_at'),
+    credentialVersion: num(row, 'credential_version'),
+  };
+}
+
+export function toDevice(row: Row): Device {
+  return {
+    id: str(row, 'id'),
+    tokenHash: str(row, 'token_hash'),
+    userId: str(row, 'user_id'),
+    ip: str(row, 'ip'),
+    userAgent: str(row, 'user_agent'),
+    createdAt: num(row, 'created_at'),
+    lastUsedAt: num(row, 'last_used_at'),
   };
 }
 

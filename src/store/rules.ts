@@ -26,7 +26,8 @@ export function decideAttempt(row: AttemptRow | null, now: number, policy: Attem
   return {
     claim: { ok: true, count: next },
     // No delay due: nextAt 0, so a concurrent claim whose clock read was a moment earlier is not refused.
-    write: { count: next, nextAt: delayMs > 0 ? now + delayMs : 0, forgetAt: policy.forgetAfterMs === null ? null : now + policy.forgetAfterMs },
+    // A count that reaches the lock is kept until reset: waiting never lifts a lock.
+    write: { count: next, nextAt: delayMs > 0 ? now + delayMs : 0, forgetAt: policy.forgetAfterMs === null || (policy.lockAt !== null && next >= policy.lockAt) ? null : now + policy.forgetAfterMs },
   };
 }
 

@@ -162,6 +162,33 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX one_time_views_expires_at ON one_time_views (expires_at)',
     ],
   },
+  {
+    version: 4,
+    description: 'device tokens, unlock links for the password lock, per-user credential version',
+    statements: () => [
+      // Bumped by a password change, a disable and a 2FA reset: a sign-in begun before it opens nothing.
+      'ALTER TABLE users ADD COLUMN credential_version INTEGER NOT NULL DEFAULT 0',
+      `CREATE TABLE devices (
+        id TEXT PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        ip TEXT NOT NULL,
+        user_agent TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        last_used_at BIGINT NOT NULL
+      )`,
+      'CREATE INDEX devices_user_id ON devices (user_id)',
+      'CREATE INDEX devices_last_used_at ON devices (last_used_at)',
+      `CREATE TABLE password_unlocks (
+        token_hash TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+      )`,
+      'CREATE INDEX password_unlocks_user_id ON password_unlocks (user_id)',
+      'CREATE INDEX password_unlocks_expires_at ON password_unlocks (expires_at)',
+    ],
+  },
 ];
 
 /** The schema version this code writes. */

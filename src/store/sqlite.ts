@@ -26,7 +26,7 @@ import type { CheckpointerOptions } from './checkpointer.ts';
 import { groupSync } from './group-sync.ts';
 import { SQL, SWEEP_SQL, updateUserStatement } from './queries.ts';
 import { decideAttempt, decideTake } from './rules.ts';
-import { num, numOrNull, strOrNull, toAttemptRow, toBucketRow, toOneTimeView, toPendingLogin, toPhoneVerification, toSession, toStoredAuditEvent, toTOTPFactor, toUser } from './rows.ts';
+import { num, numOrNull, str, strOrNull, toAttemptRow, toBucketRow, toDevice, toOneTimeView, toPendingLogin, toPhoneVerification, toSession, toStoredAuditEvent, toTOTPFactor, toUser } from './rows.ts';
 import { SCHEMA_VERSION_SQL, SQLITE_DIALECT, pendingMigrations } from './schema.ts';
 
 export interface SQLiteStoreOptions {
@@ -35,6 +35,9 @@ export interface SQLiteStoreOptions {
   /** When and how often the WAL is checkpointed on a thread of its own (checkpointer.ts). */
   checkpoint?: CheckpointerOptions;
 }
+
+/** A device unused this long is forgotten (its cookie lasts as long). */
+const DEVICE_LIFETIME_MS = 365 * 24 * 3600_000;
 
 // SQLITE_CONSTRAINT_UNIQUE (a PRIMARY KEY clash is SQLITE_CONSTRAINT_PRIMARYKEY, 1555).
 const SQLITE_CONSTRAINT_UNIQUE = 2067;
@@ -274,6 +277,8 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): SQLiteSto
           changes(SQL.deleteUserPendingLogins, userId);
           changes(SQL.deleteUserSessions, userId);
           changes(SQL.clearPhoneVerified, userId);
+          changes(SQL.deleteUserDevices, userId);
+          changes(SQL.bumpCredentialVersion, userId);
           const update = updateUserStatement(userId, { preferredMethod: null });
           if (update) stmt(update.sql).run(...update.params);
         });
@@ -284,6 +289,8 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): SQLiteSto
           const update = updateUserStatement(id, patch);
           if (update) stmt(update.sql).run(...update.params);
           changes(SQL.deleteUserPendingLogins, id);
+          changes(SQL.deleteUserDevices, id);
+          changes(SQL.bumpCredentialVersion, id);
           return exceptTokenHash === undefined ? changes(SQL.deleteUserSessions, id) : changes(SQL.deleteUserSessionsExcept, id, exceptTokenHash);
         }),
       ),
@@ -385,6 +392,29 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): SQLiteSto
     takeOneTimeView: (handleHash, sessionId, kind, now) =>
       run(() => { const row = stmt(SQL.takeOneTimeView).get(handleHash, sessionId, kind, now); return row === undefined ? null : toOneTimeView(row); }),
 
+    createDevice: (d) =>
+      run(() => {
+        stmt(SQL.insertDevice).run(d.id, d.tokenHash, d.userId, d.ip, d.userAgent, d.createdAt, d.lastUsedAt);
+      }),
+    getDevice: (tokenHash) => run(() => { const row = stmt(SQL.selectDevice).get(tokenHash); return row === undefined ? null : toDevice(row); }),
+    touchDevice: (tokenHash, now) =>
+      run(() => {
+        changes(SQL.touchDevice, now, tokenHash);
+      }),
+    listDevices: (userId) => run(() => stmt(SQL.listDevices).all(userId).map(toDevice)),
+    deleteDeviceById: (userId, id) => run(() => changes(SQL.deleteDeviceById, userId, id) > 0),
+
+    putPasswordUnlock: (u) =>
+      run(() => {
+        stmt(SQL.insertPasswordUnlock).run(u.tokenHash, u.userId, u.createdAt, u.expiresAt);
+      }),
+    consumePasswordUnlock: (tokenHash, now) =>
+      run(() => { const row = stmt(SQL.consumePasswordUnlock).get(tokenHash, now); return row === undefined ? null : str(row, 'user_id'); }),
+    deletePasswordUnlocks: (userId) =>
+      run(() => {
+        changes(SQL.deleteUserPasswordUnlocks, userId);
+      }),
+
     claimAttempt: (key, now, policy) => run(() => immediate(() => op.claimAttempt(key, now, policy))),
     resetAttempts: (key) => run(() => op.resetAttempts(key)),
     getAttemptCount: (key, now) =>
@@ -408,15 +438,19 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): SQLiteSto
           if (!take.ok) return { ok: false, rule: 'address', retryAfterMs: take.retryAfterMs };
           // As with the separate calls, a refused name claim keeps the address token taken.
           const claim = op.claimAttempt(input.nameKey, input.now, input.policy);
-          return claim.ok ? { ok: true, count: claim.count } : { ok: false, rule: 'username', retryAfterMs: claim.retryAfterMs };
+          return claim.ok ? { ok: true, count: claim.count } : { ok: false, rule: 'username', retryAfterMs: claim.retryAfterMs, ...(claim.locked ? { locked: true } : {}) };
         }),
       ),
-    recordPasswordSuccess: ({ resetKey, pending, events }) =>
+    recordPasswordSuccess: ({ resetKey, pending, events, expect, session, rehash }) =>
       run(() =>
         immediate(() => {
+          if (expect !== undefined && stmt(SQL.selectUnchangedUser).get(expect.userId, expect.credentialVersion) === undefined) return false;
           op.resetAttempts(resetKey);
           if (pending !== null) op.createPendingLogin(pending);
+          if (session) op.createSession(session);
+          if (rehash && expect !== undefined) changes(SQL.rehashPassword, rehash, expect.userId, expect.credentialVersion);
           for (const event of events) op.appendAudit(event);
+          return true;
         }),
       ),
     beginCodeAttempt: (input) =>
@@ -482,6 +516,8 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): SQLiteSto
         [SWEEP_SQL.tokenBuckets, [now]],
         ...(auditRetentionMs === undefined ? [] : [[SWEEP_SQL.auditEvents, [now - auditRetentionMs, now - auditRetentionMs]] as [string, SQLInputValue[]]]),
         [SWEEP_SQL.oneTimeViews, [now]],
+        [SWEEP_SQL.devices, [now - DEVICE_LIFETIME_MS]],
+        [SWEEP_SQL.passwordUnlocks, [now]],
       ];
       let deleted = 0;
       for (const [sql, params] of batches) {

@@ -10,6 +10,7 @@ import { loginRoutes } from './login.ts';
 import { accountRoutes } from './account.ts';
 import { factorRoutes } from './factors.ts';
 import { sessionRoutes } from './sessions.ts';
+import { deviceRoutes } from './devices.ts';
 
 export async function apiRoutes(app: FastifyInstance): Promise<void> {
   // JSON only: a cross-site form can send text/plain without a preflight (SECURITY.md item 47).
@@ -23,4 +24,5 @@ export async function apiRoutes(app: FastifyInstance): Promise<void> {
   await app.register(accountRoutes);
   await app.register(factorRoutes);
   await app.register(sessionRoutes);
+  await app.register(deviceRoutes);
 }

@@ -114,7 +114,7 @@ export async function loginRoutes(app: FastifyInstance): Promise<void> {
   }, async (request, reply) => {
     const pendingId = readCookie(request, COOKIE.pending);
     if (!pendingId) return sendError(reply, 401, 'login_expired', 'Sign in again');
-    const result = await auth.verifyLogin(pendingId, request.body.method, request.body.code, clientOf(request));
+    const result = await auth.verifyLogin(pendingId, request.body.method, request.body.code, clientOf(request), readCookie(request, COOKIE.device));
     switch (result.status) {
       case 'authenticated':
         // I6: whatever session cookie came in is replaced by the new one.

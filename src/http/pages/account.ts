@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Reauthentication, Session } from '../../auth/index.ts';
 import { clientOf } from '../client-info.ts';
-import { COOKIE, clearCookie, setSessionCookie } from '../cookies.ts';
+import { COOKIE, clearCookie, readCookie, setSessionCookie } from '../cookies.ts';
 import { accountPage } from '../views/account-page.ts';
 import type { AccountModel } from '../views/account-page.ts';
 import { phoneConfirmPage } from '../views/phone-pages.ts';
@@ -27,8 +27,10 @@ export async function accountPages(app: FastifyInstance): Promise<void> {
   async function showAccount(request: FastifyRequest, reply: FastifyReply, session: Session, status: number, extra: Pick<AccountModel, 'notice' | 'error'>): Promise<FastifyReply> {
     const overview = await auth.overview(session);
     if (!overview) return signedOut(request, reply);
-    const [sessions, activity] = await Promise.all([auth.listSessions(session), auth.listAudit({ userId: session.userId, limit: 20 })]);
-    const model: AccountModel = { overview, sessions, activity, smsEnabled: config.factors.includes('sms'), freshSignIn: auth.isFreshSignIn(session), ...extra };
+    const [sessions, devices, activity] = await Promise.all([
+      auth.listSessions(session), auth.listDevices(session, readCookie(request, COOKIE.device)), auth.listAudit({ userId: session.userId, limit: 20 }),
+    ]);
+    const model: AccountModel = { overview, sessions, devices, activity, smsEnabled: config.factors.includes('sms'), freshSignIn: auth.isFreshSignIn(session), ...extra };
     return sendHTML(reply, status, accountPage(pageContext(request, reply, overview.user.username), model));
   }
 
@@ -137,6 +139,19 @@ export async function accountPages(app: FastifyInstance): Promise<void> {
     }
     if (result.status === 'ok' && result.session) setSessionCookie(request, reply, result.session);
     return redirect(reply, withFlash('/', result.status === 'ok' ? 'session_revoked' : 'session_not_found'));
+  });
+
+  app.post('/settings/devices/revoke', async (request, reply) => {
+    const session = requireSession(request, reply, 2);
+    if (!session) return reply;
+    const id = formField(request.body, 'device_id');
+    if (id === '') return redirect(reply, withFlash('/', 'device_not_found'));
+    const result = await auth.revokeDevice(session, id, clientOf(request), proofOf(request.body) ?? undefined);
+    if (result.status === 'reauth_required') {
+      const { status, message } = reauthMessage(reply, result.retryAfter);
+      return showAccount(request, reply, session, status, { error: { section: 'devices', message } });
+    }
+    return redirect(reply, `${withFlash('/', result.status === 'ok' ? 'device_revoked' : 'device_not_found')}#devices`);
   });
 
   app.post('/settings/phone', async (request, reply) => {

@@ -76,6 +76,8 @@ const FLASH = {
   password_changed: { text: 'Your password was changed. Your other sessions were signed out.', tone: 'status' },
   session_revoked: { text: 'That session was signed out.', tone: 'status' },
   session_not_found: { text: 'That session had already ended.', tone: 'status' },
+  device_revoked: { text: 'That browser was forgotten: its next sign-in counts as a new browser.', tone: 'status' },
+  device_not_found: { text: 'That browser was already forgotten.', tone: 'status' },
   phone_code_sent: { text: 'We sent a code by SMS.', tone: 'status' },
   phone_code_expired: { text: 'That code has expired — send a new one.', tone: 'alert' },
   phone_verified: { text: 'Your phone number is verified. Codes by SMS can now be used to sign in.', tone: 'status' },

@@ -15,6 +15,7 @@ import { staticRoutes } from './static.ts';
 import { loginPages } from './login.ts';
 import { accountPages } from './account.ts';
 import { totpPages } from './totp.ts';
+import { unlockPages } from './unlock.ts';
 
 /** Where the "go back" link of the 403 page leads, by the route that refused: always a page of ours. */
 const BACK: Record<string, string> = {
@@ -25,6 +26,7 @@ const BACK: Record<string, string> = {
   '/settings/totp': '/settings/totp',
   '/settings/totp/confirm': '/settings/totp',
   '/settings/phone/confirm': '/settings/phone/confirm',
+  '/unlock': '/login',
 };
 
 export async function pageRoutes(app: FastifyInstance): Promise<void> {
@@ -65,4 +67,5 @@ export async function pageRoutes(app: FastifyInstance): Promise<void> {
   await app.register(loginPages);
   await app.register(accountPages);
   await app.register(totpPages);
+  await app.register(unlockPages);
 }

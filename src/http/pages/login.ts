@@ -134,7 +134,7 @@ export async function loginPages(app: FastifyInstance): Promise<void> {
     if (!isMethod(method)) return showOTP(request, reply, 400, '', { error: { message: 'Choose a way to sign in' } });
     // An empty field is a slip, not a guess: it costs no attempt.
     if (code === '') return showOTP(request, reply, 400, method, { error: { message: 'Enter the code' } });
-    const result = await auth.verifyLogin(pendingId, method, code, clientOf(request));
+    const result = await auth.verifyLogin(pendingId, method, code, clientOf(request), readCookie(request, COOKIE.device));
     switch (result.status) {
       case 'authenticated':
         await startSession(request, reply, result.session, result.deviceToken);

@@ -1,5 +1,5 @@
-/** The account security page (`/`): second factors, recovery codes, phone, password, sessions, activity. */
-import type { AccountOverview, Session, StoredAuditEvent } from '../../auth/index.ts';
+/** The account security page (`/`): second factors, recovery codes, phone, password, sessions, devices, activity. */
+import type { AccountOverview, Device, Session, StoredAuditEvent } from '../../auth/index.ts';
 import type { SafeHTML } from './html.ts';
 import { html } from './html.ts';
 import type { PageContext } from './layout.ts';
@@ -8,11 +8,13 @@ import type { Notice } from './components.ts';
 import { csrfInput, describeUserAgent, errorOf, hidden, input, noticeOf, time } from './components.ts';
 import { describeAuditEvent } from './audit-labels.ts';
 
-export type AccountSection = 'factors' | 'recovery' | 'phone' | 'password' | 'sessions';
+export type AccountSection = 'factors' | 'recovery' | 'phone' | 'password' | 'sessions' | 'devices';
 
 export interface AccountModel {
   overview: AccountOverview;
   sessions: Array<Session & { current: boolean }>;
+  /** Browsers that completed a sign-in (their password attempts skip strangers' delay and lock). */
+  devices?: Array<Device & { current: boolean }>;
   activity: StoredAuditEvent[];
   /** Whether SMS codes count here (OTPGATE_FACTORS); the phone section shows only then. */
   smsEnabled: boolean;
@@ -41,6 +43,7 @@ ${recoverySection(ctx, model)}
 ${model.smsEnabled ? phoneSection(ctx, model) : ''}
 ${passwordSection(ctx, model)}
 ${sessionsSection(ctx, model)}
+${devicesSection(ctx, model)}
 ${activitySection(model)}`,
   });
 }
@@ -184,6 +187,42 @@ ${errorOf(error)}
 ${rows}
 </tbody>
 </table></div>
+</section>`;
+}
+
+function devicesSection(ctx: PageContext, model: AccountModel): SafeHTML {
+  const devices = model.devices ?? [];
+  const error = errorIn(model, 'devices');
+  const hasTOTP = hasAuthenticator(model);
+  const rows = devices.map((d) => html`<tr>
+<td><span title="${d.userAgent}">${describeUserAgent(d.userAgent)}</span>${d.current ? html` <span class="badge">This browser</span>` : ''}</td>
+<td class="mono">${d.ip}</td>
+<td>${time(d.createdAt)}</td>
+<td>${time(d.lastUsedAt)}</td>
+<td>${model.freshSignIn ? html`<form method="post" action="/settings/devices/revoke#devices" class="inline-form">
+${csrfInput(ctx.csrf)}
+${hidden('device_id', d.id)}
+<button type="submit" class="link-button">Forget</button>
+</form>` : html`<details${error ? html` open` : ''}>
+<summary>Forget</summary>
+<form method="post" action="/settings/devices/revoke#devices">
+${csrfInput(ctx.csrf)}
+${hidden('device_id', d.id)}
+${reauthFields(`device-${d.id}`, hasTOTP, error !== undefined)}
+<button type="submit">Forget this browser</button>
+</form>
+</details>`}</td>
+</tr>`);
+  return html`<section id="devices" aria-labelledby="devices-title">
+<h2 id="devices-title">Browsers you signed in with</h2>
+<p>Wrong passwords typed by others never slow these browsers down or lock them out. Forget one you no longer use; changing your password forgets them all.</p>
+${errorOf(error)}
+${rows.length === 0 ? html`<p>None yet.</p>` : html`<div class="table-wrap"><table>
+<thead><tr><th scope="col">Browser</th><th scope="col">Address</th><th scope="col">First sign-in</th><th scope="col">Last sign-in</th><th scope="col"><span class="muted">Action</span></th></tr></thead>
+<tbody>
+${rows}
+</tbody>
+</table></div>`}
 </section>`;
 }
 

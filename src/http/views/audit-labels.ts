@@ -36,7 +36,9 @@ function describeOne(event: StoredAuditEvent): string {
     case 'login_succeeded': return `Signed in${method ? ` with ${method}` : ''}`;
     case 'throttled': return 'Attempts slowed down after repeated failures';
     case 'locked': return 'Second factors locked after too many wrong codes';
-    case 'unlocked': return 'Unlocked by an administrator';
+    case 'unlocked': return detail.via === 'email_link' ? 'New browsers allowed again (emailed link)' : 'Unlocked by an administrator';
+    case 'password_locked': return 'Sign-in from new browsers paused after many wrong passwords';
+    case 'device_revoked': return 'A browser was forgotten';
     case 'factor_added': return label ? `Authenticator added: ${label}` : 'Authenticator added';
     case 'factor_removed': return label ? `Authenticator removed: ${label}` : 'Authenticator removed';
     case 'recovery_code_used': return typeof detail.left === 'number' ? `Recovery code used (${detail.left} left)` : 'Recovery code used';
