@@ -7,6 +7,7 @@ export const AUDIT_TYPES = [
   'login_succeeded', 'throttled', 'locked', 'unlocked', 'factor_added', 'factor_removed', 'recovery_code_used',
   'recovery_codes_generated', 'password_changed', 'session_revoked', 'logout', 'account_disabled',
   'account_enabled', 'second_factors_reset', 'phone_verified',
+  'email_verified', 'email_change_requested',
 ] as const;
 export type AuditType = (typeof AUDIT_TYPES)[number];
 

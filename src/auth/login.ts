@@ -11,7 +11,7 @@ import { createSession, newSession } from './sessions.ts';
 import { normalizeUsername } from './normalize.ts';
 import { needsRehash, hashPassword, verifyPassword } from './password-hash.ts';
 import { deviceTokenFor, generateNumericCode, generateToken, hashToken, keyedHash, safeEqual } from './tokens.ts';
-import { accountFactors, defaultChannel, loginMethods } from './methods.ts';
+import { accountFactors, defaultChannel, enrollmentProofMethods, loginMethods } from './methods.ts';
 import { retryAfterSeconds, throttleKey } from './throttle.ts';
 import { auditEvent, recordEvent } from './audit.ts';
 import { loginCodeMessage } from './messages.ts';
@@ -34,6 +34,8 @@ export type SendResult =
 
 export type VerifyResult =
   | { status: 'authenticated'; session: IssuedSession; method: FactorMethod; recoveryCodesLeft?: number; deviceToken: string }
+  /** The code proved a factor that no longer counts (OTPGATE_FACTORS changed): a level-1 session to enroll one that does. */
+  | { status: 'enrollment_required'; session: IssuedSession }
   | { status: 'invalid_code'; attemptsLeft: number; driftSeconds?: number }
   | { status: 'code_expired'; attemptsLeft: number }
   | { status: 'login_expired' }
@@ -71,7 +73,10 @@ export async function startLogin(ctx: AuthContext, username: string, password: s
     await ctx.store.updateUser(user.id, { passwordHash: await hashPassword(password, ctx.argon2) });
   }
   const accepted = auditEvent(ctx, 'password_accepted', { userId: user.id, method: 'password', client });
-  const methods = loginMethods(ctx, await accountFactors(ctx, user));
+  let methods = loginMethods(ctx, await accountFactors(ctx, user));
+  // An account whose only factor no longer counts proves it still holds it before it may
+  // enroll another: the password alone never opens enrollment for it (issue 12, finding 4).
+  if (methods.length === 0) methods = enrollmentProofMethods(ctx, user);
   if (methods.length === 0) {
     await ctx.store.recordPasswordSuccess({ resetKey: nameKey, pending: null, events: [accepted] });
     return { status: 'enrollment_required', session: await createSession(ctx, user.id, 1, client) };
@@ -164,7 +169,8 @@ async function deliverCode(ctx: AuthContext, pending: PendingLogin, user: User, 
   if (!stored.ok) {
     return stored.reason === 'login_expired' ? { status: 'login_expired' } : { status: 'rate_limited', retryAfter: retryAfterSeconds(stored.retryAfterMs) };
   }
-  const to = channel === 'email' ? user.email : user.phone;
+  // Sign-in codes go only to a proven address (issue 12, finding 11).
+  const to = channel === 'email' ? (user.emailVerifiedAt !== null ? user.email : null) : user.phone;
   try {
     if (!to || !ctx.sender.supports(channel)) throw new Error(`No ${channel} sender or address`);
     await ctx.sender.send(loginCodeMessage({ channel, to, code, issuer: ctx.issuer, ttlMinutes: Math.round(ctx.codeTTLMs / 60_000), ip: client.ip }));
@@ -211,7 +217,9 @@ export async function verifyLogin(ctx: AuthContext, pendingLoginId: string, meth
   let failure: { reason: 'invalid_code' | 'code_expired'; driftSeconds?: number } = { reason: 'invalid_code' };
   const proof = await findProof(ctx, pending, method, code, now);
   if (proof.ok) {
-    const issued = newSession(ctx, userId, 2, client);
+    // A method that is not among OTPGATE_FACTORS (offered only as proof before enrollment) gives level 1.
+    const level = ctx.factors.has(method) ? 2 : 1;
+    const issued = newSession(ctx, userId, level, client);
     const done = await ctx.store.completeLogin({
       idHash,
       now,
@@ -221,6 +229,7 @@ export async function verifyLogin(ctx: AuthContext, pendingLoginId: string, meth
       events: [auditEvent(ctx, 'login_succeeded', { userId, method, client })],
     });
     if (done.ok) {
+      if (level === 1) return { status: 'enrollment_required', session: issued };
       if (method === 'recovery') {
         const left = done.recoveryCodesLeft ?? 0;
         await recordEvent(ctx, 'recovery_code_used', { userId, method, client, detail: { left } });

@@ -14,6 +14,7 @@ import { staticRoutes } from './static.ts';
 import { loginPages } from './login.ts';
 import { accountPages } from './account.ts';
 import { totpPages } from './totp.ts';
+import { emailPages } from './email.ts';
 
 /** Where the "go back" link of the 403 page leads, by the route that refused: always a page of ours. */
 const BACK: Record<string, string> = {
@@ -24,6 +25,8 @@ const BACK: Record<string, string> = {
   '/settings/totp': '/settings/totp',
   '/settings/totp/confirm': '/settings/totp',
   '/settings/phone/confirm': '/settings/phone/confirm',
+  '/settings/email/verify': '/settings/email',
+  '/settings/email/resend': '/settings/email',
 };
 
 export async function pageRoutes(app: FastifyInstance): Promise<void> {
@@ -61,4 +64,5 @@ export async function pageRoutes(app: FastifyInstance): Promise<void> {
   await app.register(loginPages);
   await app.register(accountPages);
   await app.register(totpPages);
+  await app.register(emailPages);
 }
