@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { client, makeApp } from '../support/http.ts';
 import type { Client } from '../support/http.ts';
 import { decodeBase32, generateTOTP } from '../../src/otp/index.ts';
+import { PASSWORD as PAGE_PASSWORD, enrolledUser, loginWithTOTP, startPages, totpKeyFrom } from '../http/pages-browser.ts';
 
 const PASSWORD = 'marigold-teapot-58';
 type App = Awaited<ReturnType<typeof makeApp>>;
@@ -80,6 +81,28 @@ describe('finding 1: a password-only session does not outlive the first second f
     await enroll(t, owner, { end_other_sessions: true });
     assert.equal((await other.request('GET', '/api/me')).statusCode, 401);
     assert.equal((await owner.request('GET', '/api/me')).statusCode, 200);
+  });
+});
+
+describe('finding 1 on the pages', () => {
+  it('finding 1: the confirm form\'s "sign out every other session" box ends the account\'s other sessions', async () => {
+    const t = await startPages();
+    try {
+      const owner = t.browser();
+      const { key } = await enrolledUser(t, owner, 'uma');
+      const other = t.browser();
+      assert.equal((await loginWithTOTP(t, other, 'uma', key)).status, 303);
+      assert.equal((await other.get('/')).status, 200);
+      t.engine.advance(30_000);
+      const qr = await owner.submit(await owner.get('/settings/totp'), '/settings/totp', { password: PAGE_PASSWORD });
+      const second = totpKeyFrom(qr.body);
+      const done = await owner.submit(qr, '/settings/totp/confirm', { code: generateTOTP(second, t.engine.now()), end_other_sessions: '1' });
+      assert.equal(done.status, 303, done.body.slice(0, 200));
+      assert.equal((await other.get('/')).location, '/login');
+      assert.equal((await owner.get('/')).status, 200);
+    } finally {
+      await t.close();
+    }
   });
 });
 
