@@ -13,6 +13,7 @@ import { reauthenticate } from './reauth.ts';
 import { retryAfterSeconds, throttleKey } from './throttle.ts';
 import { notify } from './notifications.ts';
 import { liftStrangerLock } from './password-lock.ts';
+import { sendEmailVerification } from './email.ts';
 
 export interface NewAccount {
   username: string;
@@ -53,6 +54,8 @@ export async function createAccount(ctx: AuthContext, input: NewAccount, client:
     phone,
     passwordHash: await hashPassword(input.password, ctx.argon2),
     createdAt: ctx.now(),
+    // The operator vouches for the address (`user add --email`); a self-service one is proven by a code.
+    emailVerifiedAt: email !== null && client === null ? ctx.now() : null,
   });
   if (!user) return { status: 'username_taken' };
   await recordEvent(ctx, 'signup', { userId: user.id, client, detail: { via: client ? 'signup' : 'operator' } });
@@ -72,9 +75,16 @@ async function checkPassword(ctx: AuthContext, password: string, username: strin
 
 const BREACHED = 'This password has appeared in a data breach; choose another';
 
-export type SignupResult = Exclude<CreateAccountResult, { status: 'ok' }> | { status: 'signup_closed' } | { status: 'rate_limited'; retryAfter: number } | { status: 'ok'; user: User; session: IssuedSession };
+export type SignupResult =
+  | Exclude<CreateAccountResult, { status: 'ok' }>
+  | { status: 'signup_closed' }
+  | { status: 'rate_limited'; retryAfter: number }
+  | { status: 'ok'; user: User; session: IssuedSession; emailVerification: 'sent' | 'failed' | null };
 
-/** Self-service sign-up: the account and a password-only (level 1) session that can enroll a factor. */
+/**
+ * Self-service sign-up: the account and a password-only (level 1) session that can enroll a
+ * factor. A given address is mailed a verification code and counts only once it is entered.
+ */
 export async function signup(ctx: AuthContext, input: NewAccount, client: ClientInfo): Promise<SignupResult> {
   if (ctx.signup !== 'open') return { status: 'signup_closed' };
   // Each sign-up costs a password hash and may send mail: bounded per address.
@@ -83,7 +93,10 @@ export async function signup(ctx: AuthContext, input: NewAccount, client: Client
   if (!take.ok) return { status: 'rate_limited', retryAfter: retryAfterSeconds(take.retryAfterMs) };
   const created = await createAccount(ctx, input, client);
   if (created.status !== 'ok') return created;
-  return { status: 'ok', user: created.user, session: await createSession(ctx, created.user.id, 1, client) };
+  const session = await createSession(ctx, created.user.id, 1, client);
+  const email = created.user.email;
+  const sent = email === null ? null : await sendEmailVerification(ctx, created.user.id, email, client);
+  return { status: 'ok', user: created.user, session, emailVerification: sent === null ? null : sent.status === 'sent' ? 'sent' : 'failed' };
 }
 
 export type ChangePasswordResult = { status: 'ok'; revokedSessions: number; session?: IssuedSession } | { status: 'reauth_required'; retryAfter?: number } | { status: 'weak_password'; message: string };
@@ -106,7 +119,9 @@ export async function changePassword(ctx: AuthContext, session: Session, current
 }
 
 export interface AccountOverview {
-  user: { id: string; username: string; email: string | null; phone: string | null; phoneVerified: boolean };
+  user: { id: string; username: string; email: string | null; emailVerified: boolean; phone: string | null; phoneVerified: boolean };
+  /** An address waiting for its code (a new one, or the unverified one from sign-up). */
+  emailPending: string | null;
   level: 1 | 2;
   factors: Array<{ id: string; type: FactorMethod; label: string; createdAt: number; lastUsedAt: number | null }>;
   recoveryCodesLeft: number;
@@ -117,23 +132,25 @@ export interface AccountOverview {
 export async function accountOverview(ctx: AuthContext, session: Session): Promise<AccountOverview | null> {
   const user = await ctx.store.getUserById(session.userId);
   if (!user) return null;
-  const [totp, recoveryCodesLeft, otpFailures] = await Promise.all([
+  const [totp, recoveryCodesLeft, otpFailures, emailVerification] = await Promise.all([
     ctx.store.listTOTPFactors(user.id),
     ctx.store.countRecoveryCodes(user.id),
     ctx.store.getAttemptCount(throttleKey.otp(user.id), ctx.now()),
+    ctx.store.getEmailVerification(user.id),
   ]);
   // Email and SMS have no row of their own: their last use is the newest sign-in by them.
   const lastSignIn = (method: 'email' | 'sms'): Promise<number | null> => ctx.store.lastAuditAt(user.id, 'login_succeeded', method);
   const factors: AccountOverview['factors'] = totp
     .filter((f: TOTPFactor) => f.confirmedAt !== null)
     .map((f) => ({ id: f.id, type: 'totp' as const, label: f.label, createdAt: f.createdAt, lastUsedAt: f.lastUsedAt }));
-  if (user.email && ctx.factors.has('email')) factors.push({ id: 'email', type: 'email', label: user.email, createdAt: user.createdAt, lastUsedAt: await lastSignIn('email') });
+  if (user.email && user.emailVerifiedAt !== null && ctx.factors.has('email')) factors.push({ id: 'email', type: 'email', label: user.email, createdAt: user.createdAt, lastUsedAt: await lastSignIn('email') });
   if (user.phone && user.phoneVerifiedAt !== null && ctx.factors.has('sms')) {
     factors.push({ id: 'sms', type: 'sms', label: user.phone, createdAt: user.phoneVerifiedAt, lastUsedAt: await lastSignIn('sms') });
   }
   const lockAt = ctx.limits.otp.lockAt;
   return {
-    user: { id: user.id, username: user.username, email: user.email, phone: user.phone, phoneVerified: user.phoneVerifiedAt !== null },
+    user: { id: user.id, username: user.username, email: user.email, emailVerified: user.emailVerifiedAt !== null, phone: user.phone, phoneVerified: user.phoneVerifiedAt !== null },
+    emailPending: emailVerification?.email ?? (user.email !== null && user.emailVerifiedAt === null ? user.email : null),
     level: session.level,
     factors,
     recoveryCodesLeft,

@@ -8,6 +8,7 @@ export const AUDIT_TYPES = [
   'recovery_codes_generated', 'password_changed', 'session_revoked', 'logout', 'account_disabled',
   'account_enabled', 'second_factors_reset', 'phone_verified',
   'device_revoked', 'password_locked',
+  'email_verified', 'email_change_requested',
 ] as const;
 export type AuditType = (typeof AUDIT_TYPES)[number];
 

@@ -5,6 +5,7 @@ import { createContext } from './context.ts';
 import * as accounts from './accounts.ts';
 import * as factors from './factors.ts';
 import * as phones from './phone.ts';
+import * as email from './email.ts';
 import * as reauth from './reauth.ts';
 import * as login from './login.ts';
 import * as sessions from './sessions.ts';
@@ -46,7 +47,8 @@ export function createAuth(options: AuthOptions) {
     isFreshSignIn: (session: Session) => reauth.isFreshSignIn(ctx, session),
 
     beginTOTPEnrollment: (session: Session, label?: string, proof?: reauth.Reauthentication, client?: ClientInfo) => factors.beginTOTPEnrollment(ctx, session, label, proof, client),
-    confirmTOTPEnrollment: (session: Session, factorId: string, code: string, client: ClientInfo) => factors.confirmTOTPEnrollment(ctx, session, factorId, code, client),
+    confirmTOTPEnrollment: (session: Session, factorId: string, code: string, client: ClientInfo, options?: { endOtherSessions?: boolean }) =>
+      factors.confirmTOTPEnrollment(ctx, session, factorId, code, client, options),
     removeTOTPFactor: (session: Session, factorId: string, proof: reauth.Reauthentication, client: ClientInfo) => factors.removeTOTPFactor(ctx, session, factorId, proof, client),
     regenerateRecoveryCodes: (session: Session, proof: reauth.Reauthentication, client: ClientInfo) => factors.regenerateRecoveryCodes(ctx, session, proof, client),
     startPhoneVerification: (session: Session, phone: string, client: ClientInfo, proof?: reauth.Reauthentication) => phones.startPhoneVerification(ctx, session, phone, client, proof),
@@ -56,6 +58,10 @@ export function createAuth(options: AuthOptions) {
     holdForOneView: (session: Session, secret: oneTimeView.OneTimeSecret) => oneTimeView.holdForOneView(ctx, session, secret),
     /** The secret behind a handle, once, for the session it was kept for; else null. */
     takeOneView: <K extends oneTimeView.OneTimeSecretKind>(session: Session, handle: string, kind: K) => oneTimeView.takeOneView(ctx, session, handle, kind),
+
+    verifyEmail: (session: Session, code: string, client: ClientInfo) => email.verifyEmail(ctx, session, code, client),
+    resendEmailVerification: (session: Session, client: ClientInfo) => email.resendEmailVerification(ctx, session, client),
+    changeEmail: (session: Session, address: string, proof: reauth.Reauthentication | undefined, client: ClientInfo) => email.changeEmail(ctx, session, address, proof, client),
 
     /** Waits for security notifications still being sent (tests, shutdown). */
     flushNotifications: () => ctx.settle(),

@@ -79,11 +79,15 @@ describe('startLogin()', () => {
     if (result.status === 'enrollment_required') assert.equal(result.session.session.level, 1);
   });
 
-  it('does not count email when OTPGATE_FACTORS is totp,recovery (AAL2)', async () => {
+  it('does not count email when OTPGATE_FACTORS is totp,recovery (AAL2): the email code only opens enrollment (issue 12, finding 4)', async () => {
     const e = await makeEngine({ factors: ['totp', 'recovery'] });
     await emailUser(e);
-    assert.equal((await e.auth.startLogin('alice', PASSWORD, client)).status, 'enrollment_required');
-    assert.equal(e.outbox.messages.length, 0);
+    const start = await e.auth.startLogin('alice', PASSWORD, client);
+    if (start.status !== 'otp_required') return assert.fail(start.status);
+    assert.deepEqual(start.methods, ['email']);
+    const done = await e.auth.verifyLogin(start.pendingLoginId, 'email', e.outbox.lastCode('alice@example.test'), client);
+    if (done.status !== 'enrollment_required') return assert.fail(done.status);
+    assert.equal(done.session.session.level, 1);
   });
 
   it('finishes no login for an account disabled after its password was checked', async () => {

@@ -13,7 +13,7 @@ import { needsRehash, hashPassword, verifyPassword } from './password-hash.ts';
 import { generateNumericCode, generateToken, hashToken, keyedHash, safeEqual } from './tokens.ts';
 import { recognizeDevice, rememberDevice } from './devices.ts';
 import { engageStrangerLock } from './password-lock.ts';
-import { accountFactors, defaultChannel, loginMethods } from './methods.ts';
+import { accountFactors, defaultChannel, enrollmentProofMethods, loginMethods } from './methods.ts';
 import { retryAfterSeconds, throttleKey } from './throttle.ts';
 import { auditEvent, recordEvent } from './audit.ts';
 import { claimSMSSend } from './sms-policy.ts';
@@ -38,6 +38,8 @@ export type SendResult =
 
 export type VerifyResult =
   | { status: 'authenticated'; session: IssuedSession; method: FactorMethod; recoveryCodesLeft?: number; deviceToken: string }
+  /** The code proved a factor that no longer counts (OTPGATE_FACTORS changed): a level-1 session to enroll one that does. */
+  | { status: 'enrollment_required'; session: IssuedSession }
   | { status: 'invalid_code'; attemptsLeft: number; driftSeconds?: number }
   | { status: 'code_expired'; attemptsLeft: number }
   | { status: 'login_expired' }
@@ -84,7 +86,10 @@ export async function startLogin(ctx: AuthContext, username: string, password: s
   const rehash = needsRehash(user.passwordHash, ctx.argon2) ? await hashPassword(password, ctx.argon2) : null;
   const expect = { userId: user.id, credentialVersion: user.credentialVersion };
   const accepted = auditEvent(ctx, 'password_accepted', { userId: user.id, method: 'password', client });
-  const methods = loginMethods(ctx, await accountFactors(ctx, user));
+  let methods = loginMethods(ctx, await accountFactors(ctx, user));
+  // An account whose only factor no longer counts proves it still holds it before it may
+  // enroll another: the password alone never opens enrollment for it (issue 12, finding 4).
+  if (methods.length === 0) methods = enrollmentProofMethods(ctx, user);
   if (methods.length === 0) {
     const issued = newSession(ctx, user.id, 1, client);
     if (!(await ctx.store.recordPasswordSuccess({ resetKey: nameKey, pending: null, session: issued.session, events: [accepted], expect, rehash }))) return changedMeanwhile(ctx, user, client);
@@ -188,7 +193,8 @@ async function deliverCode(ctx: AuthContext, pending: PendingLogin, user: User, 
   if (!stored.ok) {
     return stored.reason === 'login_expired' ? { status: 'login_expired' } : { status: 'rate_limited', retryAfter: retryAfterSeconds(stored.retryAfterMs) };
   }
-  const to = channel === 'email' ? user.email : user.phone;
+  // Sign-in codes go only to a proven address (issue 12, finding 11).
+  const to = channel === 'email' ? (user.emailVerifiedAt !== null ? user.email : null) : user.phone;
   try {
     if (!to || !ctx.sender.supports(channel)) throw new Error(`No ${channel} sender or address`);
     await ctx.sender.send(loginCodeMessage({ channel, to, code, issuer: ctx.issuer, ttlMinutes: Math.round(ctx.codeTTLMs / 60_000), ip: client.ip }));
@@ -255,7 +261,9 @@ export async function verifyLogin(ctx: AuthContext, pendingLoginId: string, meth
   let failure: { reason: 'invalid_code' | 'code_expired'; driftSeconds?: number } = { reason: 'invalid_code' };
   const proof = await findProof(ctx, pending, method, code, now);
   if (proof.ok) {
-    const issued = newSession(ctx, userId, 2, client);
+    // A method that is not among OTPGATE_FACTORS (offered only as proof before enrollment) gives level 1.
+    const level = ctx.factors.has(method) ? 2 : 1;
+    const issued = newSession(ctx, userId, level, client);
     const done = await ctx.store.completeLogin({
       idHash,
       now,
@@ -266,6 +274,7 @@ export async function verifyLogin(ctx: AuthContext, pendingLoginId: string, meth
       events: [auditEvent(ctx, 'login_succeeded', { userId, method, client })],
     });
     if (done.ok) {
+      if (level === 1) return { status: 'enrollment_required', session: issued };
       const device = await rememberDevice(ctx, userId, client, deviceToken);
       if (method === 'recovery') {
         const left = done.recoveryCodesLeft ?? 0;

@@ -56,3 +56,23 @@ export function unlockLinkMessage(options: { to: string; username: string; issue
     ].join('\n'),
   };
 }
+
+/** The only mail an unverified address receives: a code proving the person behind it wants it. */
+export function emailVerificationMessage(options: { to: string; code: string; issuer: string; ttlMinutes: number; username: string }): OutgoingMessage {
+  const { to, code, issuer, ttlMinutes, username } = options;
+  return {
+    channel: 'email',
+    to,
+    kind: 'code',
+    subject: `Verify your email address for ${issuer}`,
+    text: [
+      `Someone gave this address for the ${issuer} account "${username}". To confirm it, enter this code:`,
+      '',
+      `    ${code}`,
+      '',
+      `It expires in ${ttlMinutes} minutes and works once.`,
+      '',
+      `Not you? Ignore this message: the address is not used until it is confirmed.`,
+    ].join('\n'),
+  };
+}

@@ -17,8 +17,9 @@ export async function accountFactors(ctx: AuthContext, user: User): Promise<Acco
   ]);
   return {
     totp: factors.filter((f) => f.confirmedAt !== null).length,
-    // An address given at sign-up counts from the start: the first code sent there proves it.
-    email: user.email !== null,
+    // An address counts once proven with a code (or vouched for by the operator): someone
+    // else's address given at sign-up must never receive sign-in codes.
+    email: user.email !== null && user.emailVerifiedAt !== null,
     // A number counts only once verified with a code (SECURITY.md item 19).
     sms: user.phone !== null && user.phoneVerifiedAt !== null,
     recoveryCodesLeft,
@@ -38,6 +39,22 @@ export function loginMethods(ctx: AuthContext, factors: AccountFactors): FactorM
   if (factors.email && ctx.factors.has('email')) methods.push('email');
   if (methods.length > 0 && factors.recoveryCodesLeft > 0 && ctx.factors.has('recovery')) methods.push('recovery');
   return methods;
+}
+
+/**
+ * True when the account has a way to complete sign-in under OTPGATE_FACTORS: from then on
+ * no password-only (level 1) session of it may exist (I13).
+ */
+export async function canCompleteSignIn(ctx: AuthContext, user: User): Promise<boolean> {
+  return loginMethods(ctx, await accountFactors(ctx, user)).length > 0;
+}
+
+/**
+ * Methods that prove the holder but no longer count (OTPGATE_FACTORS changed): the only way
+ * such an account reaches enrollment. Today: a verified email when `email` is not a factor.
+ */
+export function enrollmentProofMethods(ctx: AuthContext, user: User): FactorMethod[] {
+  return user.email !== null && user.emailVerifiedAt !== null && !ctx.factors.has('email') ? ['email'] : [];
 }
 
 /** The channel to send a code on at once, when the account's default method is email or SMS. */

@@ -50,7 +50,8 @@ export function notify(ctx: AuthContext, userId: string, event: SecurityEvent, c
 
 async function deliver(ctx: AuthContext, userId: string, event: SecurityEvent, client: ClientInfo, at: number): Promise<void> {
   const user = await ctx.store.getUserById(userId);
-  if (!user?.email || !ctx.sender.supports('email')) return;
+  // Only a verified address gets mail beyond its verification code (issue 12, finding 11).
+  if (!user?.email || user.emailVerifiedAt === null || !ctx.sender.supports('email')) return;
   if (event.type === 'new_sign_in' && (await isFamiliarClient(ctx, user, client))) return;
   const claim = await ctx.store.claimNotification(`${user.id}:${event.type}`, at, NOTIFY_WINDOW_MS);
   if (!claim.send) return;

@@ -23,7 +23,7 @@ export const UNLOCK_LINK_TTL_MS = 7 * 24 * 3600_000;
  */
 export async function engageStrangerLock(ctx: AuthContext, user: User | null, client: ClientInfo): Promise<void> {
   await recordEvent(ctx, 'password_locked', { userId: user?.id ?? null, method: 'password', client, detail: { failures: ctx.limits.password.lockAt } });
-  if (!user || user.disabled || !user.email || !ctx.publicURL || !ctx.sender.supports('email')) return;
+  if (!user || user.disabled || !user.email || user.emailVerifiedAt === null || !ctx.publicURL || !ctx.sender.supports('email')) return;
   const to = user.email;
   const origin = ctx.publicURL;
   const task = (async () => {

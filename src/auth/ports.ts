@@ -22,6 +22,8 @@ export interface User {
   email: string | null;
   phone: string | null;
   phoneVerifiedAt: number | null;
+  /** When `email` was proven with a code (or vouched for by the operator); until then it is not a factor. */
+  emailVerifiedAt: number | null;
   /** PHC string, e.g. `$argon2id$v=19$m=19456,t=2,p=1$…`. */
   passwordHash: string;
   disabled: boolean;
@@ -38,9 +40,11 @@ export interface NewUser {
   phone: string | null;
   passwordHash: string;
   createdAt: number;
+  /** Set when the address needs no proof (the operator vouches for it). */
+  emailVerifiedAt?: number | null;
 }
 
-export type UserPatch = Partial<Pick<User, 'email' | 'phone' | 'phoneVerifiedAt' | 'passwordHash' | 'disabled' | 'preferredMethod'>>;
+export type UserPatch = Partial<Pick<User, 'email' | 'emailVerifiedAt' | 'phone' | 'phoneVerifiedAt' | 'passwordHash' | 'disabled' | 'preferredMethod'>>;
 
 export interface TOTPFactor {
   id: string;
@@ -209,6 +213,33 @@ export interface PhoneVerification {
   attempts: number;
 }
 
+/** A code mailed to prove an address; the address replaces the account's only once proven. */
+export interface EmailVerification {
+  userId: string;
+  email: string;
+  codeHash: string;
+  expiresAt: number;
+  attempts: number;
+}
+
+/**
+ * Level 1 (password only) lasts this long from its creation, and so does a pending
+ * (unconfirmed) authenticator: the half-signed-in state is short (ARCHITECTURE.md).
+ */
+export const ENROLLMENT_TTL_MS = 10 * 60_000;
+
+/** What `confirmTOTPFactor` and `confirmEmail` do to the sessions besides, in the same transaction. */
+export interface FactorConfirmation {
+  userId: string;
+  now: number;
+  /** The confirming session: a level-1 one must still exist (a factor confirmed elsewhere ended it). */
+  current: Pick<Session, 'tokenHash' | 'level'>;
+  /** Also end every other session of the account, whatever its level. */
+  endOtherSessions: boolean;
+  /** When given, the current session is replaced by this one (a level change: new id, I6). */
+  replaceWith: Session | null;
+}
+
 /** What `beginPasswordAttempt` answers: the name counter's new count, or which rule refused. */
 export type PasswordAttemptResult =
   | { ok: true; count: number }
@@ -290,6 +321,29 @@ export interface Store {
   /** Counts a wrong code; returns the new count, or null when there is no verification. */
   recordPhoneVerificationFailure(userId: string): Promise<number | null>;
   deletePhoneVerification(userId: string): Promise<void>;
+
+  // Enrollment and email verification (issue 12: the half-signed-in state)
+  /** One transaction: deletes the user's unconfirmed authenticators, then inserts `factor` (one pending enrollment per account). */
+  replacePendingTOTPFactor(factor: TOTPFactor): Promise<void>;
+  /**
+   * One transaction, all or nothing: the current level-1 session must still exist; the
+   * unconfirmed factor created after `createdAfter` accepts `step` and is confirmed; then every
+   * level-1 session of the account ends (the account now has a factor), the other sessions
+   * too when asked, and `replaceWith` replaces the current one. False when nothing was written.
+   */
+  confirmTOTPFactor(input: FactorConfirmation & { factorId: string; step: number; createdAfter: number }): Promise<boolean>;
+  putEmailVerification(verification: EmailVerification): Promise<void>;
+  getEmailVerification(userId: string): Promise<EmailVerification | null>;
+  /** Counts a wrong code; the new count, or null when there is no verification. */
+  recordEmailVerificationFailure(userId: string): Promise<number | null>;
+  deleteEmailVerification(userId: string): Promise<void>;
+  /**
+   * One transaction, all or nothing: the current level-1 session must still exist; the
+   * verification with `codeHash` for `email`, unexpired, is consumed; the account's address
+   * becomes `email`, verified at `now`; then, when `endEnrollment`, every level-1 session
+   * ends; the other sessions when asked; `replaceWith` replaces the current one.
+   */
+  confirmEmail(input: FactorConfirmation & { email: string; codeHash: string; endEnrollment: boolean }): Promise<boolean>;
 
   // Pending logins (between the password and the second factor)
   createPendingLogin(pending: PendingLogin): Promise<void>;

@@ -4,6 +4,7 @@
  * Idle and absolute expiry are enforced here, on the server (SP 800-63B §2.2.3).
  */
 import type { Session } from './ports.ts';
+import { ENROLLMENT_TTL_MS } from './ports.ts';
 import type { AuthContext, ClientInfo } from './context.ts';
 import { generateId, generateToken, hashToken } from './tokens.ts';
 import { recordEvent } from './audit.ts';
@@ -41,7 +42,8 @@ export function newSession(ctx: AuthContext, userId: string, level: 1 | 2, clien
     userAgent: client.userAgent.slice(0, 256),
     createdAt: now,
     lastSeenAt: now,
-    expiresAt: now + ctx.sessionMaxMs,
+    // Level 1 may only enroll, and only briefly (issue 12, finding 1).
+    expiresAt: now + (level === 1 ? Math.min(ENROLLMENT_TTL_MS, ctx.sessionMaxMs) : ctx.sessionMaxMs),
   };
   return { token, session };
 }
@@ -59,7 +61,8 @@ export async function validateSession(ctx: AuthContext, token: string): Promise<
   const session = await ctx.store.getSession(tokenHash);
   if (!session) return null;
   const now = ctx.now();
-  if (now >= session.expiresAt || now >= session.lastSeenAt + idleCutoffMs(ctx)) {
+  const levelOneOver = session.level === 1 && now >= session.createdAt + ENROLLMENT_TTL_MS;
+  if (levelOneOver || now >= session.expiresAt || now >= session.lastSeenAt + idleCutoffMs(ctx)) {
     await ctx.store.deleteSession(tokenHash);
     return null;
   }

@@ -62,6 +62,8 @@ export const throttleKey = {
   signup: (ip: string) => `ip-signup:${addressKey(ip)}`,
   enrollment: (userId: string) => `enroll:${userId}`,
   accountSends: (userId: string) => `send:${userId}`,
+  /** Verification mails to an address not yet proven (a few a day). */
+  emailVerifications: (userId: string) => `send-verification:${userId}`,
   ipPasswords: (ip: string) => `ip-password:${addressKey(ip)}`,
   ipSends: (ip: string) => `ip-send:${addressKey(ip)}`,
 };

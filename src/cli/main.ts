@@ -96,7 +96,7 @@ export async function runCLI(argv: string[], io: Output = TERMINAL): Promise<num
       }
       if (action === 'reset-2fa') {
         await auth.resetSecondFactors(user);
-        io.out(`reset ${user.username}: authenticators, recovery codes, phone and known browsers removed; sessions ended; ${user.email ? "the next sign-in sends a code to their email address" : "the next sign-in enrolls again"}`);
+        io.out(`reset ${user.username}: authenticators, recovery codes, phone and known browsers removed; sessions ended; ${user.email !== null && user.emailVerifiedAt !== null ? "the next sign-in sends a code to their email address" : "the next sign-in enrolls again"}`);
       }
       return 0;
     }

@@ -183,7 +183,7 @@ export function testStore(name: string, makeStore: () => Promise<StoreFixture>):
       test('createUser() returns the stored user and the getters find it', async (store) => {
         const input = newUser();
         const user = await store.createUser(input);
-        const expected: User = { ...input, phoneVerifiedAt: null, disabled: false, preferredMethod: null, credentialVersion: 0 };
+        const expected: User = { ...input, phoneVerifiedAt: null, emailVerifiedAt: null, disabled: false, preferredMethod: null, credentialVersion: 0 };
         assert.deepEqual(user, expected);
         assert.deepEqual(await store.getUserById(input.id), expected);
         assert.deepEqual(await store.getUserByUsername(input.username), expected);

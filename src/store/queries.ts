@@ -8,7 +8,7 @@
  */
 import type { UserPatch } from '../auth/ports.ts';
 
-const USER = 'id, username, email, phone, phone_verified_at, password_hash, disabled, preferred_method, created_at, credential_version';
+const USER = 'id, username, email, phone, phone_verified_at, password_hash, disabled, preferred_method, created_at, credential_version, email_verified_at';
 const TOTP = 'id, user_id, label, encrypted_secret, key_id, confirmed_at, last_step, created_at, last_used_at';
 const PENDING = 'id_hash, user_id, methods, attempts, sends, last_sent_at, code_hash, code_channel, code_expires_at, ip, user_agent, created_at, expires_at';
 const SESSION = 'token_hash, id, user_id, level, ip, user_agent, created_at, last_seen_at, expires_at';
@@ -17,7 +17,7 @@ const VIEW = 'handle_hash, user_id, session_id, kind, sealed, key_id, expires_at
 const DEVICE = 'id, token_hash, user_id, ip, user_agent, created_at, last_used_at';
 
 export const SQL = {
-  insertUser: `INSERT INTO users (${USER}) VALUES (?, ?, ?, ?, NULL, ?, 0, NULL, ?, 0) RETURNING ${USER}`,
+  insertUser: `INSERT INTO users (${USER}) VALUES (?, ?, ?, ?, NULL, ?, 0, NULL, ?, 0, ?) RETURNING ${USER}`,
   selectUserById: `SELECT ${USER} FROM users WHERE id = ?`,
   selectUserByUsername: `SELECT ${USER} FROM users WHERE username = ?`,
   listUsers: `SELECT ${USER} FROM users ORDER BY username`,
@@ -40,6 +40,11 @@ export const SQL = {
   deleteUserTOTPFactors: 'DELETE FROM totp_factors WHERE user_id = ?',
 
   deleteUserRecoveryCodes: 'DELETE FROM recovery_codes WHERE user_id = ?',
+  deleteUnconfirmedTOTPFactors: 'DELETE FROM totp_factors WHERE user_id = ? AND confirmed_at IS NULL',
+  /** Params: step, now, now, factor id, user id, created after, step. */
+  confirmPendingTOTPFactor: `UPDATE totp_factors SET last_step = ?, last_used_at = ?, confirmed_at = ?
+    WHERE id = ? AND user_id = ? AND confirmed_at IS NULL AND created_at > ? AND (last_step IS NULL OR last_step < ?)`,
+
   insertRecoveryCode: 'INSERT INTO recovery_codes (user_id, code_hash, created_at, used_at, key_id) VALUES (?, ?, ?, NULL, ?)',
   recoveryCodeKeyIds: 'SELECT DISTINCT key_id FROM recovery_codes WHERE user_id = ? AND used_at IS NULL',
   useRecoveryCode: 'UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL',
@@ -50,6 +55,14 @@ export const SQL = {
   selectPhoneVerification: 'SELECT user_id, phone, code_hash, expires_at, attempts FROM phone_verifications WHERE user_id = ?',
   recordPhoneVerificationFailure: 'UPDATE phone_verifications SET attempts = attempts + 1 WHERE user_id = ? RETURNING attempts',
   deletePhoneVerification: 'DELETE FROM phone_verifications WHERE user_id = ?',
+
+  upsertEmailVerification: `INSERT INTO email_verifications (user_id, email, code_hash, expires_at, attempts) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (user_id) DO UPDATE SET email = excluded.email, code_hash = excluded.code_hash, expires_at = excluded.expires_at, attempts = excluded.attempts`,
+  selectEmailVerification: 'SELECT user_id, email, code_hash, expires_at, attempts FROM email_verifications WHERE user_id = ?',
+  recordEmailVerificationFailure: 'UPDATE email_verifications SET attempts = attempts + 1 WHERE user_id = ? RETURNING attempts',
+  deleteEmailVerification: 'DELETE FROM email_verifications WHERE user_id = ?',
+  consumeEmailVerification: 'DELETE FROM email_verifications WHERE user_id = ? AND email = ? AND code_hash = ? AND expires_at > ?',
+  setVerifiedEmail: 'UPDATE users SET email = ?, email_verified_at = ? WHERE id = ?',
 
   insertPendingLogin: `INSERT INTO pending_logins (${PENDING}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   selectPendingLogin: `SELECT ${PENDING} FROM pending_logins WHERE id_hash = ? AND expires_at > ?`,
@@ -72,6 +85,8 @@ export const SQL = {
   deleteSessionById: 'DELETE FROM sessions WHERE user_id = ? AND id = ?',
   deleteUserSessions: 'DELETE FROM sessions WHERE user_id = ?',
   deleteUserSessionsExcept: 'DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?',
+  selectLevelOneSession: 'SELECT token_hash FROM sessions WHERE token_hash = ? AND level = 1',
+  deleteUserLevelOneSessions: 'DELETE FROM sessions WHERE user_id = ? AND level = 1',
   listSessions: `SELECT ${SESSION} FROM sessions WHERE user_id = ? ORDER BY last_seen_at DESC, id`,
 
   insertOneTimeView: `INSERT INTO one_time_views (${VIEW}) VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -125,6 +140,9 @@ export const SWEEP_SQL = {
   pendingLogins: 'DELETE FROM pending_logins WHERE id_hash IN (SELECT id_hash FROM pending_logins WHERE expires_at <= ? LIMIT ?)',
   phoneVerifications: 'DELETE FROM phone_verifications WHERE user_id IN (SELECT user_id FROM phone_verifications WHERE expires_at <= ? LIMIT ?)',
   sessions: 'DELETE FROM sessions WHERE token_hash IN (SELECT token_hash FROM sessions WHERE expires_at <= ? OR last_seen_at <= ? LIMIT ?)',
+  emailVerifications: 'DELETE FROM email_verifications WHERE user_id IN (SELECT user_id FROM email_verifications WHERE expires_at <= ? LIMIT ?)',
+  /** Params: created-at cutoff (now - ENROLLMENT_TTL_MS), batch size. */
+  pendingTOTPFactors: 'DELETE FROM totp_factors WHERE id IN (SELECT id FROM totp_factors WHERE confirmed_at IS NULL AND created_at <= ? LIMIT ?)',
   attemptCounters: 'DELETE FROM attempt_counters WHERE key IN (SELECT key FROM attempt_counters WHERE forget_at <= ? LIMIT ?)',
   tokenBuckets: 'DELETE FROM token_buckets WHERE key IN (SELECT key FROM token_buckets WHERE full_at <= ? LIMIT ?)',
   /** Params: the retention cutoff (twice), batch size. */
@@ -137,6 +155,7 @@ export const SWEEP_SQL = {
 
 const USER_COLUMNS = {
   email: 'email',
+  emailVerifiedAt: 'email_verified_at',
   phone: 'phone',
   phoneVerifiedAt: 'phone_verified_at',
   passwordHash: 'password_hash',

@@ -3,7 +3,7 @@
  * of column values; integers may come back as number, bigint or (pg BIGINT) string.
  * A value of an unexpected type throws: the schema and the code disagree.
  */
-import type { AuditEvent, DeliveryChannel, Device, FactorMethod, OneTimeView, PendingLogin, PhoneVerification, Session, StoredAuditEvent, TOTPFactor, User } from '../auth/ports.ts';
+import type { AuditEvent, DeliveryChannel, Device, EmailVerification, FactorMethod, OneTimeView, PendingLogin, PhoneVerification, Session, StoredAuditEvent, TOTPFactor, User } from '../auth/ports.ts';
 import type { AttemptRow, BucketRow } from './rules.ts';
 
 export type Row = Readonly<Record<string, unknown>>;
@@ -69,6 +69,7 @@ export function toUser(row: Row): User {
     email: strOrNull(row, 'email'),
     phone: strOrNull(row, 'phone'),
     phoneVerifiedAt: numOrNull(row, 'phone_verified_at'),
+    emailVerifiedAt: numOrNull(row, 'email_verified_at'),
     passwordHash: str(row, 'password_hash'),
     disabled: num(row, 'disabled') !== 0,
     preferredMethod: method(row, 'preferred_method'),
@@ -107,6 +108,16 @@ export function toPhoneVerification(row: Row): PhoneVerification {
   return {
     userId: str(row, 'user_id'),
     phone: str(row, 'phone'),
+    codeHash: str(row, 'code_hash'),
+    expiresAt: num(row, 'expires_at'),
+    attempts: num(row, 'attempts'),
+  };
+}
+
+export function toEmailVerification(row: Row): EmailVerification {
+  return {
+    userId: str(row, 'user_id'),
+    email: str(row, 'email'),
     codeHash: str(row, 'code_hash'),
     expiresAt: num(row, 'expires_at'),
     attempts: num(row, 'attempts'),

@@ -189,6 +189,28 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX password_unlocks_expires_at ON password_unlocks (expires_at)',
     ],
   },
+  {
+    version: 2,
+    description: 'email verification; level-1 sessions end 10 minutes after they began',
+    statements: () => [
+      'ALTER TABLE users ADD COLUMN email_verified_at BIGINT',
+      // An address already proven by a sign-in with an emailed code, or given by the
+      // operator (`user add --email`), stays a factor; any other must be verified first.
+      `UPDATE users SET email_verified_at = (
+        SELECT MIN(a.at) FROM audit_events a WHERE a.user_id = users.id
+          AND ((a.type = 'login_succeeded' AND a.method = 'email') OR (a.type = 'signup' AND a.detail LIKE '%"via":"operator"%'))
+      ) WHERE email IS NOT NULL`,
+      `CREATE TABLE email_verifications (
+        user_id TEXT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+        email TEXT NOT NULL,
+        code_hash TEXT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0
+      )`,
+      'CREATE INDEX email_verifications_expires_at ON email_verifications (expires_at)',
+      'UPDATE sessions SET expires_at = created_at + 600000 WHERE level = 1 AND expires_at > created_at + 600000',
+    ],
+  },
 ];
 
 /** The schema version this code writes. */

@@ -18,15 +18,16 @@ import { DatabaseSync } from 'node:sqlite';
 import type { SQLInputValue, StatementSync } from 'node:sqlite';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type {
-  AttemptClaim, AttemptPolicy, AuditEvent, CodeAttemptResult, CompletionProof, CompletionResult, DeliveryChannel, KeyUsage, NotificationClaim, PasswordAttemptResult,
-  PendingCodeResult, PendingLogin, Session, Store, TokenTake,
+  AttemptClaim, AttemptPolicy, AuditEvent, CodeAttemptResult, CompletionProof, CompletionResult, DeliveryChannel, FactorConfirmation, KeyUsage, NotificationClaim,
+  PasswordAttemptResult, PendingCodeResult, PendingLogin, Session, Store, TokenTake,
 } from '../auth/ports.ts';
+import { ENROLLMENT_TTL_MS } from '../auth/ports.ts';
 import { createCheckpointer } from './checkpointer.ts';
 import type { CheckpointerOptions } from './checkpointer.ts';
 import { groupSync } from './group-sync.ts';
 import { SQL, SWEEP_SQL, updateUserStatement } from './queries.ts';
 import { decideAttempt, decideTake } from './rules.ts';
-import { num, numOrNull, str, strOrNull, toAttemptRow, toBucketRow, toDevice, toOneTimeView, toPendingLogin, toPhoneVerification, toSession, toStoredAuditEvent, toTOTPFactor, toUser } from './rows.ts';
+import { num, numOrNull, str, strOrNull, toAttemptRow, toBucketRow, toDevice, toEmailVerification, toOneTimeView, toPendingLogin, toPhoneVerification, toSession, toStoredAuditEvent, toTOTPFactor, toUser } from './rows.ts';
 import { SCHEMA_VERSION_SQL, SQLITE_DIALECT, pendingMigrations } from './schema.ts';
 
 export interface SQLiteStoreOptions {
@@ -248,12 +249,28 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): SQLiteSto
     }
   };
 
+  /**
+   * The session side of a factor's confirmation, inside its transaction: false (roll back)
+   * when the confirming level-1 session is already gone, since a factor confirmed elsewhere
+   * ended it. `endEnrollment` ends every level-1 session of the account (I13).
+   */
+  const checkConfirmingSession = (c: FactorConfirmation): boolean =>
+    c.current.level !== 1 || stmt(SQL.selectLevelOneSession).get(c.current.tokenHash) !== undefined;
+  const settleSessions = (c: FactorConfirmation, endEnrollment: boolean): void => {
+    if (endEnrollment) changes(SQL.deleteUserLevelOneSessions, c.userId);
+    if (c.endOtherSessions) changes(SQL.deleteUserSessionsExcept, c.userId, c.current.tokenHash);
+    if (c.replaceWith !== null) {
+      changes(SQL.deleteSession, c.current.tokenHash);
+      op.createSession(c.replaceWith);
+    }
+  };
+
   return {
     walCheckpoints: () => checkpointer?.checkpoints ?? 0,
     createUser: (user) =>
       run(() => {
         try {
-          const row = stmt(SQL.insertUser).get(user.id, user.username, user.email, user.phone, user.passwordHash, user.createdAt);
+          const row = stmt(SQL.insertUser).get(user.id, user.username, user.email, user.phone, user.passwordHash, user.createdAt, user.emailVerifiedAt ?? null);
           return row === undefined ? null : toUser(row);
         } catch (error) {
           if (isUniqueViolation(error)) return null;
@@ -303,6 +320,50 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): SQLiteSto
     listTOTPFactors: (userId) => run(() => stmt(SQL.listTOTPFactors).all(userId).map(toTOTPFactor)),
     acceptTOTPStep: (factorId, step, now, confirm) => run(() => op.acceptTOTPStep(factorId, step, now, confirm)),
     deleteTOTPFactor: (userId, factorId) => run(() => changes(SQL.deleteTOTPFactor, userId, factorId) > 0),
+    replacePendingTOTPFactor: (f) =>
+      run(() =>
+        immediate(() => {
+          changes(SQL.deleteUnconfirmedTOTPFactors, f.userId);
+          stmt(SQL.insertTOTPFactor).run(f.id, f.userId, f.label, f.encryptedSecret, f.keyId, f.confirmedAt, f.lastStep, f.createdAt, f.lastUsedAt);
+        }),
+      ),
+    confirmTOTPFactor: (input) =>
+      run(() =>
+        immediate(
+          (): boolean => {
+            if (!checkConfirmingSession(input)) return false;
+            if (changes(SQL.confirmPendingTOTPFactor, input.step, input.now, input.now, input.factorId, input.userId, input.createdAfter, input.step) !== 1) return false;
+            settleSessions(input, true);
+            return true;
+          },
+          (ok) => ok,
+        ),
+      ),
+    putEmailVerification: (v) =>
+      run(() => {
+        stmt(SQL.upsertEmailVerification).run(v.userId, v.email, v.codeHash, v.expiresAt, v.attempts);
+      }),
+    getEmailVerification: (userId) => run(() => { const row = stmt(SQL.selectEmailVerification).get(userId); return row === undefined ? null : toEmailVerification(row); }),
+    recordEmailVerificationFailure: (userId) =>
+      run(() => { const row = stmt(SQL.recordEmailVerificationFailure).get(userId); return row === undefined ? null : num(row, 'attempts'); }),
+    deleteEmailVerification: (userId) =>
+      run(() => {
+        changes(SQL.deleteEmailVerification, userId);
+      }),
+    confirmEmail: (input) =>
+      run(() =>
+        immediate(
+          (): boolean => {
+            if (!checkConfirmingSession(input)) return false;
+            if (changes(SQL.consumeEmailVerification, input.userId, input.email, input.codeHash, input.now) !== 1) return false;
+            changes(SQL.setVerifiedEmail, input.email, input.now, input.userId);
+            settleSessions(input, input.endEnrollment);
+            return true;
+          },
+          (ok) => ok,
+        ),
+      ),
+
     resealTOTPFactor: (factorId, fromKeyId, sealed) => run(() => changes(SQL.resealTOTPFactor, sealed.encryptedSecret, sealed.keyId, factorId, fromKeyId) === 1),
     keyUsage: () =>
       run(() => {
@@ -511,6 +572,8 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): SQLiteSto
       const batches: [string, SQLInputValue[]][] = [
         [SWEEP_SQL.pendingLogins, [now]],
         [SWEEP_SQL.phoneVerifications, [now]],
+        [SWEEP_SQL.emailVerifications, [now]],
+        [SWEEP_SQL.pendingTOTPFactors, [now - ENROLLMENT_TTL_MS]],
         [SWEEP_SQL.sessions, [now, now - sessionIdleMs]],
         [SWEEP_SQL.attemptCounters, [now]],
         [SWEEP_SQL.tokenBuckets, [now]],

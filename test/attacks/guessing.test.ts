@@ -15,7 +15,7 @@ import type { RunningServer } from '../support/server.ts';
 import { startServer } from '../support/server.ts';
 import type { AttackClient, Authenticator, RawResponse } from '../support/attack.ts';
 import {
-  SecretLog, assertNoSecretsLogged, attackClient, consoleLoginCode, freshTOTPCode, keepAliveAgent, otherCode, pool, signupWithAuthenticator, wrongRecoveryCode, wrongTOTPCode,
+  SecretLog, assertNoSecretsLogged, attackClient, consoleLoginCode, freshTOTPCode, keepAliveAgent, otherCode, pool, signupWithAuthenticator, wrongRecoveryCode, wrongTOTPCode, verifyEmailFromConsole,
 } from '../support/attack.ts';
 
 const PASSWORD = 'guess-Canary-Pw-51d2a7';
@@ -65,7 +65,9 @@ function harness(env: Record<string, string>) {
   /** A new account with a confirmed authenticator (and an email address when given); its own level-2 client. */
   async function account(username: string, email?: string): Promise<{ owner: AttackClient; auth: Authenticator }> {
     const owner = client('192.0.2.1');
+    const mark = server().output().length;
     const auth = await signupWithAuthenticator(owner, username, PASSWORD, email === undefined ? {} : { email });
+    if (email !== undefined) secrets.add(await verifyEmailFromConsole(owner, server(), email, mark));
     secrets.addAuthenticator(auth);
     secrets.addCookies(owner.cookies);
     return { owner, auth };

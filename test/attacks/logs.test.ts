@@ -13,7 +13,7 @@ import { decodeBase32 } from '../../src/otp/index.ts';
 import type { RunningServer } from '../support/server.ts';
 import type { AttackClient, Authenticator } from '../support/attack.ts';
 import {
-  SecretLog, assertNoSecretsLogged, attackClient, consoleLoginCode, csrfTokenOf, freshTOTPCode, serverForFile, otherCode, signupWithAuthenticator, totpStep, totpCodeAt, wrongRecoveryCode, wrongTOTPCode,
+  SecretLog, assertNoSecretsLogged, attackClient, consoleLoginCode, csrfTokenOf, freshTOTPCode, serverForFile, otherCode, signupWithAuthenticator, totpStep, totpCodeAt, wrongRecoveryCode, wrongTOTPCode, verifyEmailFromConsole,
 } from '../support/attack.ts';
 
 const PASSWORD = 'logs-Canary-Pw-3f8e21';
@@ -167,7 +167,9 @@ void describe('no secret reaches the log, through the pages, SMS codes and failu
   void it('email codes by the pages: sent, resent too early, wrong and right', async () => {
     const email = 'logs-mail@example.test';
     const c = attackClient(server, agent);
+    const signedUp = server.output().length;
     assert.equal((await c.request('POST', '/api/signup', { username: 'logs-mail', password: PASSWORD, email })).status, 201);
+    secrets.add(await verifyEmailFromConsole(c, server, email, signedUp));
     secrets.addCookies(c.cookies);
     const b = attackClient(server, agent);
     const mark = server.output().length;

@@ -13,7 +13,7 @@ import type { RunningServer } from '../support/server.ts';
 import { startServer } from '../support/server.ts';
 import type { AttackClient, Authenticator, RawResponse } from '../support/attack.ts';
 import {
-  SecretLog, assertNoSecretsLogged, attackClient, consoleLoginCode, freshTOTPCode, keepAliveAgent, pool, signupWithAuthenticator,
+  SecretLog, assertNoSecretsLogged, attackClient, consoleLoginCode, freshTOTPCode, keepAliveAgent, pool, signupWithAuthenticator, verifyEmailFromConsole,
 } from '../support/attack.ts';
 
 const PASSWORD = 'replay-Canary-Pw-27f0c3';
@@ -133,7 +133,9 @@ void describe('replay: a code works once, also under concurrency and across two 
   void it('one email code sent 10 times at once on its pending login: exactly one session; the used code fails in a new login', async () => {
     const email = 'replay-mail@example.test';
     const owner = attackClient(a, agentA, { ip: '192.0.2.2' });
+    const signedUp = a.output().length;
     assert.equal((await owner.request('POST', '/api/signup', { username: 'replay-mail', password: PASSWORD, email })).status, 201);
+    secrets.add(await verifyEmailFromConsole(owner, a, email, signedUp));
     secrets.addCookies(owner.cookies);
 
     const mark = a.output().length;

@@ -252,7 +252,7 @@ describe('pages in Chromium', { skip: missing }, () => {
       const page = await context.newPage();
       const setup = new Driver(page, 'pointer');
       const d = new Driver(page, 'pointer', { inspect: true });
-      await signUp(setup, grace);
+      await signUp(setup, errorSite, grace);
       const authenticator = await addAuthenticator(setup, grace, 'Pixel', 'totp-qr-grace');
       await saveRecoveryCodes(setup, grace);
       await logOut(setup);
@@ -331,7 +331,7 @@ describe('pages in Chromium', { skip: missing }, () => {
 
   test('screenshots exist for every page inspected, at both sizes, light and dark', async () => {
     const pages = [
-      'login', 'login-error', 'signup', 'signup-error', 'totp-start-required', 'login-logged-out', 'login-otp-email', 'account-email-only', 'totp-start', 'totp-qr',
+      'login', 'login-error', 'signup', 'signup-error', 'email-verify', 'login-logged-out', 'login-otp-email', 'account-email-only', 'totp-start', 'totp-qr',
       'recovery-codes', 'login-otp-totp', 'account', 'logout-confirm', 'login-otp-recovery', 'account-recovery-used', 'login-otp-error',
       'totp-qr-second', 'totp-retry', 'account-reauth-asked', 'account-two-sessions', 'phone-confirm', 'phone-confirm-error', 'not-found',
       'form-expired', 'error-415', 'login-otp-invalid', 'login-otp-drift', 'login-otp-expired', 'login-attempts-exhausted', 'login-otp-too-many',

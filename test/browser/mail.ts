@@ -17,3 +17,14 @@ export async function nextSignInCode(sink: SMTPSink, address: string, mark: numb
   assert.ok(code, `no code in the mail:\n${mail.text}`);
   return code;
 }
+
+/** The 6-digit code of the first address-verification mail to `address` received after `mark`. */
+export async function nextVerificationCode(sink: SMTPSink, address: string, mark: number): Promise<string> {
+  const mail = await sink.waitForMessage(
+    (m) => sink.messages.indexOf(m) >= mark && m.rcptTo.includes(address) && /verify your email/i.test(m.subject),
+    15_000,
+  );
+  const code = /^\s*(\d{6})\s*$/m.exec(mail.text)?.[1];
+  assert.ok(code, `no code in the mail:\n${mail.text}`);
+  return code;
+}

@@ -43,6 +43,9 @@ describe('npm start with OTPGATE_SMTP_URL', () => {
   it('signs in with the code from the received mail', async () => {
     const c = httpsClient(server);
     assert.equal((await c.request('POST', '/api/signup', { username: 'mira', password: PASSWORD, email: 'mira@example.test' })).status, 201);
+    // The address counts once verified with the code mailed at sign-up.
+    const check = await sink.waitForMessage((m) => m.rcptTo.includes('mira@example.test') && /verify your email/i.test(m.subject), 15_000);
+    assert.equal((await c.request('POST', '/api/email/verify', { code: /\b(\d{6})\b/.exec(check.text)?.[1] ?? '' })).status, 200);
     const started = await c.request('POST', '/api/login', { username: 'mira', password: PASSWORD });
     assert.deepEqual(started.json(), { status: 'otp_required', methods: ['email'], sent: 'email' });
     const mail = await sink.waitForMessage((m) => m.rcptTo.includes('mira@example.test') && /sign-in code/i.test(m.subject), 15_000);

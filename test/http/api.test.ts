@@ -126,6 +126,8 @@ describe('POST /api/login and the second step', () => {
     const t = await makeApp();
     const c = client(t.app);
     await c.request('POST', '/api/signup', { username: 'emma', password: PASSWORD, email: 'em@example.test' });
+    // The address counts once verified (issue 12): the code mailed at sign-up.
+    assert.equal((await c.request('POST', '/api/email/verify', { code: t.outbox.lastCode('em@example.test') })).statusCode, 200);
     const started = await c.request('POST', '/api/login', { username: 'emma', password: PASSWORD });
     assert.deepEqual(c.json(started), { status: 'otp_required', methods: ['email'], sent: 'email' });
     const code = t.outbox.lastCode('em@example.test');

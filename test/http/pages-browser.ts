@@ -255,6 +255,13 @@ export async function signup(b: Browser, fields: Record<string, string>): Promis
   return b.submit(await b.get('/signup'), '/signup', fields);
 }
 
+/** Sign-up with an email, then "Check your email" with the mailed code: the address counts and the browser is signed in (level 2). */
+export async function signupWithVerifiedEmail(t: Pages, b: Browser, fields: Record<string, string> & { email: string }): Promise<Response> {
+  const signedUp = await signup(b, fields);
+  assert.equal(signedUp.location, '/settings/email');
+  return b.submit(await b.follow(signedUp), '/settings/email/verify', { code: t.engine.outbox.lastCode(fields.email) });
+}
+
 /** Sign-up → level 1 → authenticator confirmed; returns the key and the recovery codes shown once. */
 export async function enrolledUser(t: Pages, b: Browser, username = 'alice') {
   const signedUp = await signup(b, { username, password: PASSWORD });

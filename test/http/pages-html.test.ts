@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { generateTOTP } from '../../src/otp/index.ts';
 import type { Element, Pages, Response } from './pages-browser.ts';
 import {
-  PASSWORD, alertText, enrolledUser, formsOf, login, parseHTML, signup, startPages, textOf,
+  PASSWORD, alertText, enrolledUser, formsOf, login, parseHTML, signup, signupWithVerifiedEmail, startPages, textOf,
 } from './pages-browser.ts';
 
 interface Rendered {
@@ -43,7 +43,8 @@ before(async () => {
   // alice: level 1, enrollment, then level 2.
   const alice = t.browser();
   const signedUp = await signup(alice, { username: 'alice', password: PASSWORD, email: 'alice@example.com' });
-  add('GET /settings/totp (level 1)', await alice.follow(signedUp), true);
+  add('GET /settings/email (check your email, level 1)', await alice.follow(signedUp), true, { autocomplete: { code: 'one-time-code' } });
+  add('GET /settings/totp (level 1)', await alice.get('/settings/totp'), true);
   const qr = await alice.follow(await alice.submit(await alice.get('/settings/totp'), '/settings/totp'));
   add('GET /settings/totp/setup (QR code)', qr, true, { autocomplete: { code: 'one-time-code' } });
   add('POST /settings/totp/confirm (wrong code)', await alice.submit(qr, '/settings/totp/confirm', { code: '000000' }), true, { error: true, autocomplete: { code: 'one-time-code' } });
@@ -70,7 +71,7 @@ before(async () => {
   add('POST /login/otp (drift)', await carol.submit(otp, '/login/otp', { code: generateTOTP(key, t.engine.now() - 300_000) }), false, { error: true });
 
   const dave = t.browser();
-  await signup(dave, { username: 'dave', password: PASSWORD, email: 'dave@example.com' });
+  await signupWithVerifiedEmail(t, dave, { username: 'dave', password: PASSWORD, email: 'dave@example.com' });
   await dave.submit(await dave.get('/logout'), '/logout');
   const email = await dave.follow(await login(dave, 'dave'));
   add('GET /login/otp (email sent)', email, false, { autocomplete: { code: 'one-time-code' } });

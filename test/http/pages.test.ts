@@ -4,7 +4,7 @@ import { generateTOTP } from '../../src/otp/index.ts';
 import { COOKIE } from '../../src/http/cookies.ts';
 import { DEFAULT_LIMITS } from '../../src/auth/index.ts';
 import {
-  ORIGIN, PASSWORD, alertText, byId, decodeEntities, enrolledUser, formsOf, login, loginWithTOTP, parseHTML, recoveryCodesFrom, sessionCookie, signup,
+  ORIGIN, PASSWORD, alertText, byId, decodeEntities, enrolledUser, formsOf, login, loginWithTOTP, parseHTML, recoveryCodesFrom, sessionCookie, signup, signupWithVerifiedEmail,
   startPages, textOf, totpKeyFrom,
 } from './pages-browser.ts';
 
@@ -114,8 +114,8 @@ void describe('pages: sign-up, enrollment, login', () => {
   void test('an email code logs in: sent at once, resend after the cooldown voids the old code', async () => {
     const t = await start();
     const b = t.browser();
-    const signedUp = await signup(b, { username: 'bob', password: PASSWORD, email: 'bob@example.com' });
-    assert.equal(signedUp.location, '/');
+    const signedUp = await signupWithVerifiedEmail(t, b, { username: 'bob', password: PASSWORD, email: 'bob@example.com' });
+    assert.equal(signedUp.location, '/?m=email_verified');
     await b.submit(await b.get('/logout'), '/logout');
 
     const started = await login(b, 'bob');
@@ -171,7 +171,7 @@ void describe('pages: sign-up, enrollment, login', () => {
   void test('an email code past its lifetime: "One-time password has expired"', async () => {
     const t = await start();
     const b = t.browser();
-    await signup(b, { username: 'carol', password: PASSWORD, email: 'carol@example.com' });
+    await signupWithVerifiedEmail(t, b, { username: 'carol', password: PASSWORD, email: 'carol@example.com' });
     await b.submit(await b.get('/logout'), '/logout');
     const otp = await b.follow(await login(b, 'carol'));
     const code = t.engine.outbox.lastCode('carol@example.com');
@@ -273,7 +273,7 @@ void describe('pages: sign-up, enrollment, login', () => {
   void test('a delivery failure says "We couldn\'t send the code — try another method"', async () => {
     const t = await start();
     const b = t.browser();
-    await signup(b, { username: 'erin', password: PASSWORD, email: 'erin@example.com' });
+    await signupWithVerifiedEmail(t, b, { username: 'erin', password: PASSWORD, email: 'erin@example.com' });
     await b.submit(await b.get('/logout'), '/logout');
     t.engine.outbox.failing = true;
     const started = await login(b, 'erin');

@@ -239,6 +239,17 @@ export async function consoleLoginCode(server: Pick<RunningServer, 'waitForOutpu
   return match[1] ?? '';
 }
 
+/**
+ * Enters the verification code the console sender printed for `email` after output offset
+ * `from` (mailed at sign-up or at a change): the address then counts as a factor. Answers the code.
+ */
+export async function verifyEmailFromConsole(c: AttackClient, server: Pick<RunningServer, 'waitForOutput'>, email: string, from: number): Promise<string> {
+  const code = await consoleCode(server, email, from);
+  const r = await c.request('POST', '/api/email/verify', { code });
+  if (r.status !== 200) throw new Error(`verify ${email}: ${r.status} ${r.body}`);
+  return code;
+}
+
 /** The server's output without the console sender's blocks, which print codes on purpose. */
 export function outputWithoutConsoleSender(output: string): string {
   return output.replace(/\[console sender\][^\n]*\n(?: {2}\|[^\n]*\n)*/g, '');

@@ -1,22 +1,49 @@
 /** The signed-in account: who am I, password change, phone number, recent activity. */
 import type { FastifyInstance } from 'fastify';
 import { clientOf } from '../client-info.ts';
-import { iso, requireSession, schema, sendError } from './reply.ts';
-import { setSessionCookie } from '../cookies.ts';
+import type { FastifyReply } from 'fastify';
+import type { EmailSendResult } from '../../auth/index.ts';
+import { setSessionCookie, startSession } from '../cookies.ts';
+import { endedLevelOne, iso, requireSession, schema, sendError } from './reply.ts';
+
+function sendEmailResult(reply: FastifyReply, result: EmailSendResult): FastifyReply {
+  switch (result.status) {
+    case 'sent':
+      return reply.code(202).send({ status: 'sent', expires_in: result.expiresIn });
+    case 'rate_limited':
+      return sendError(reply, 429, 'rate_limited', `Too many codes sent — try again in ${result.retryAfter} seconds`, { retry_after: result.retryAfter });
+    case 'delivery_failed':
+      return sendError(reply, 503, 'delivery_failed', "We couldn't send the code — check the address or try later");
+    case 'nothing_to_verify':
+      return sendError(reply, 404, 'not_found', 'No email address is waiting to be verified');
+  }
+}
 
 const SMS_DISABLED = 'SMS codes are not used on this server (sms is not in OTPGATE_FACTORS)';
 
 export async function accountRoutes(app: FastifyInstance): Promise<void> {
   const { auth } = app;
 
-  // Level 1 may read this: it tells an enrolling client where it stands.
+  // Level 1 may read this: it tells an enrolling client where it stands, and nothing more
+  // (no address, number or factor list: issue 12, finding 20).
   app.get('/me', async (request, reply) => {
     const session = requireSession(request, reply, 1);
     if (!session) return reply;
     const overview = await auth.overview(session);
     if (!overview) return sendError(reply, 401, 'unauthenticated', 'Sign in first');
+    if (overview.level === 1) {
+      return reply.send({
+        user: { username: overview.user.username },
+        level: 1,
+        enrollment: { methods: ['totp'], email_verification: overview.emailPending === null ? null : 'pending' },
+      });
+    }
     return reply.send({
-      user: { id: overview.user.id, username: overview.user.username, email: overview.user.email, phone: overview.user.phone, phone_verified: overview.user.phoneVerified },
+      user: {
+        id: overview.user.id, username: overview.user.username, email: overview.user.email, email_verified: overview.user.emailVerified,
+        phone: overview.user.phone, phone_verified: overview.user.phoneVerified,
+      },
+      ...(overview.emailPending !== null && overview.emailPending !== overview.user.email ? { email_pending: overview.emailPending } : {}),
       level: overview.level,
       factors: overview.factors.map((f) => ({ id: f.id, type: f.type, label: f.label, created_at: iso(f.createdAt), last_used_at: iso(f.lastUsedAt) })),
       recovery_codes_left: overview.recoveryCodesLeft,
@@ -95,6 +122,62 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     if (result.status === 'sms_disabled') return sendError(reply, 403, 'sms_disabled', SMS_DISABLED);
     if (result.status === 'code_expired') return sendError(reply, 410, 'code_expired', 'One-time password has expired');
     return sendError(reply, 401, 'invalid_code', 'Invalid one-time password', { attempts_left: result.attemptsLeft });
+  });
+
+  // A new address: level 2 and a recent sign-in or `password`/`code`; it replaces the current
+  // one only once verified with the mailed code.
+  app.post<{ Body: { email: string; password?: string; code?: string } }>('/email', {
+    schema: {
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['email'],
+        properties: { email: { type: 'string', minLength: 1, maxLength: 254 }, password: schema.password, code: schema.code },
+      },
+    },
+  }, async (request, reply) => {
+    const session = requireSession(request, reply, 2);
+    if (!session) return reply;
+    const { email, password, code } = request.body;
+    const proof = password !== undefined ? { password } : code !== undefined ? { code } : undefined;
+    const result = await auth.changeEmail(session, email, proof, clientOf(request));
+    switch (result.status) {
+      case 'reauth_required':
+        return sendError(reply, 401, 'reauth_required', 'Confirm with your password or a current code to change your email address', result.retryAfter ? { retry_after: result.retryAfter } : {});
+      case 'invalid_request':
+        return sendError(reply, 400, 'invalid_request', result.message);
+      default:
+        return sendEmailResult(reply, result);
+    }
+  });
+
+  // Level 1 (sign-up) or 2 (a change): another code for the address waiting to be verified.
+  app.post('/email/resend', async (request, reply) => {
+    const session = requireSession(request, reply, 1);
+    if (!session) return reply;
+    return sendEmailResult(reply, await auth.resendEmailVerification(session, clientOf(request)));
+  });
+
+  // Level 1 may verify the address given at sign-up: where email counts, that completes the sign-in.
+  app.post<{ Body: { code: string } }>('/email/verify', {
+    schema: { body: { type: 'object', additionalProperties: false, required: ['code'], properties: { code: schema.code } } },
+  }, async (request, reply) => {
+    const session = requireSession(request, reply, 1);
+    if (!session) return reply;
+    const result = await auth.verifyEmail(session, request.body.code, clientOf(request));
+    switch (result.status) {
+      case 'verified':
+        if (result.session) await startSession(request, reply, result.session);
+        return reply.send({ status: 'verified' });
+      case 'invalid_code':
+        return sendError(reply, 401, 'invalid_code', 'Invalid one-time password', { attempts_left: result.attemptsLeft });
+      case 'code_expired':
+        return sendError(reply, 410, 'code_expired', 'One-time password has expired');
+      case 'rate_limited':
+        return sendError(reply, 429, 'rate_limited', `Too many attempts — try again in ${result.retryAfter} seconds`, { retry_after: result.retryAfter });
+      case 'session_ended':
+        return endedLevelOne(reply);
+    }
   });
 
   app.get('/activity', async (request, reply) => {

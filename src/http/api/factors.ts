@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Reauthentication } from '../../auth/index.ts';
 import { createQRCodeSVG } from '../../otp/index.ts';
 import { clientOf } from '../client-info.ts';
-import { iso, requireSession, schema, sendError } from './reply.ts';
+import { endedLevelOne, iso, requireSession, schema, sendError } from './reply.ts';
 import { setSessionCookie } from '../cookies.ts';
 
 export async function factorRoutes(app: FastifyInstance): Promise<void> {
@@ -30,6 +30,7 @@ export async function factorRoutes(app: FastifyInstance): Promise<void> {
     }
     if (result.status === 'too_many_factors') return sendError(reply, 409, 'too_many_factors', 'This account has the most authenticators allowed');
     if (result.status === 'invalid_request') return sendError(reply, 400, 'invalid_request', result.message);
+    if (result.status === 'session_ended') return endedLevelOne(reply);
     const { enrollment } = result;
     if (result.session) setSessionCookie(request, reply, result.session);
     return reply.code(201).send({
@@ -40,19 +41,21 @@ export async function factorRoutes(app: FastifyInstance): Promise<void> {
     });
   });
 
-  app.post<{ Body: { factor_id: string; code: string } }>('/factors/totp/verify', {
+  // `end_other_sessions: true` also signs out every other session of the account (ASVS 7.4.3).
+  app.post<{ Body: { factor_id: string; code: string; end_other_sessions?: boolean } }>('/factors/totp/verify', {
     schema: {
       body: {
         type: 'object',
         additionalProperties: false,
         required: ['factor_id', 'code'],
-        properties: { factor_id: { type: 'string', minLength: 1, maxLength: 64 }, code: schema.code },
+        properties: { factor_id: { type: 'string', minLength: 1, maxLength: 64 }, code: schema.code, end_other_sessions: { type: 'boolean' } },
       },
     },
   }, async (request, reply) => {
     const session = requireSession(request, reply, 1);
     if (!session) return reply;
-    const result = await auth.confirmTOTPEnrollment(session, request.body.factor_id, request.body.code, clientOf(request));
+    const { factor_id: factorId, code, end_other_sessions: endOtherSessions } = request.body;
+    const result = await auth.confirmTOTPEnrollment(session, factorId, code, clientOf(request), { endOtherSessions: endOtherSessions === true });
     switch (result.status) {
       case 'ok':
         if (result.session) setSessionCookie(request, reply, result.session);
@@ -64,6 +67,8 @@ export async function factorRoutes(app: FastifyInstance): Promise<void> {
         return sendError(reply, 401, 'invalid_code', 'Invalid one-time password', result.driftSeconds !== undefined ? { drift_seconds: result.driftSeconds } : {});
       case 'not_found':
         return sendError(reply, 404, 'not_found', 'No such authenticator waiting for confirmation');
+      case 'session_ended':
+        return endedLevelOne(reply);
       case 'rate_limited':
         return sendError(reply, 429, 'rate_limited', `Too many attempts — try again in ${result.retryAfter} seconds`, { retry_after: result.retryAfter });
     }

@@ -35,7 +35,10 @@ export async function loginRoutes(app: FastifyInstance): Promise<void> {
     switch (result.status) {
       case 'ok':
         await startSession(request, reply, result.session);
-        return reply.code(201).send({ user: { id: result.user.id, username: result.user.username } });
+        return reply.code(201).send({
+          user: { id: result.user.id, username: result.user.username },
+          ...(result.emailVerification !== null ? { email_verification: result.emailVerification } : {}),
+        });
       case 'rate_limited':
         return sendError(reply, 429, 'rate_limited', `Too many sign-ups from this address — try again in ${result.retryAfter} seconds`, { retry_after: result.retryAfter });
       case 'signup_closed':
@@ -116,6 +119,10 @@ export async function loginRoutes(app: FastifyInstance): Promise<void> {
     if (!pendingId) return sendError(reply, 401, 'login_expired', 'Sign in again');
     const result = await auth.verifyLogin(pendingId, request.body.method, request.body.code, clientOf(request), readCookie(request, COOKIE.device));
     switch (result.status) {
+      case 'enrollment_required':
+        // The code proved a factor that no longer counts: a level-1 session, to enroll one that does.
+        await startSession(request, reply, result.session);
+        return reply.send({ status: 'enrollment_required' });
       case 'authenticated':
         // I6: whatever session cookie came in is replaced by the new one.
         await startSession(request, reply, result.session, result.deviceToken);

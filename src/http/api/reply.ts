@@ -22,6 +22,12 @@ export function requireSession(request: FastifyRequest, reply: FastifyReply, lev
   return session;
 }
 
+/** 401 for a level-1 session the engine just ended (the account gained a factor): the cookie goes too. */
+export function endedLevelOne(reply: FastifyReply): FastifyReply {
+  clearCookie(reply, COOKIE.session);
+  return sendError(reply, 401, 'unauthenticated', 'Sign in again');
+}
+
 export function clearSessionCookie(reply: FastifyReply): void {
   clearCookie(reply, COOKIE.session);
 }

@@ -81,6 +81,8 @@ const FLASH = {
   phone_code_sent: { text: 'We sent a code by SMS.', tone: 'status' },
   phone_code_expired: { text: 'That code has expired — send a new one.', tone: 'alert' },
   phone_verified: { text: 'Your phone number is verified. Codes by SMS can now be used to sign in.', tone: 'status' },
+  email_code_sent: { text: 'We sent a new code by email.', tone: 'status' },
+  email_verified: { text: 'Your email address is verified.', tone: 'status' },
 } as const satisfies Record<string, Notice>;
 
 export type FlashKey = keyof typeof FLASH;

@@ -16,6 +16,7 @@ import { loginPages } from './login.ts';
 import { accountPages } from './account.ts';
 import { totpPages } from './totp.ts';
 import { unlockPages } from './unlock.ts';
+import { emailPages } from './email.ts';
 
 /** Where the "go back" link of the 403 page leads, by the route that refused: always a page of ours. */
 const BACK: Record<string, string> = {
@@ -27,6 +28,8 @@ const BACK: Record<string, string> = {
   '/settings/totp/confirm': '/settings/totp',
   '/settings/phone/confirm': '/settings/phone/confirm',
   '/unlock': '/login',
+  '/settings/email/verify': '/settings/email',
+  '/settings/email/resend': '/settings/email',
 };
 
 export async function pageRoutes(app: FastifyInstance): Promise<void> {
@@ -68,4 +71,5 @@ export async function pageRoutes(app: FastifyInstance): Promise<void> {
   await app.register(accountPages);
   await app.register(totpPages);
   await app.register(unlockPages);
+  await app.register(emailPages);
 }

@@ -42,8 +42,8 @@ export async function loginPages(app: FastifyInstance): Promise<void> {
     switch (result.status) {
       case 'ok':
         await startSession(request, reply, result.session);
-        // An address counts as a second factor from the start; without one, enroll an authenticator now.
-        return redirect(reply, result.user.email === null ? '/settings/totp' : '/');
+        // An address counts only once verified: "Check your email"; without one, enroll an authenticator now.
+        return redirect(reply, result.user.email === null ? '/settings/totp' : '/settings/email');
       case 'signup_closed':
         return sendHTML(reply, 403, signupClosedPage(pageContext(request, reply)));
       case 'rate_limited':
@@ -136,6 +136,10 @@ export async function loginPages(app: FastifyInstance): Promise<void> {
     if (code === '') return showOTP(request, reply, 400, method, { error: { message: 'Enter the code' } });
     const result = await auth.verifyLogin(pendingId, method, code, clientOf(request), readCookie(request, COOKIE.device));
     switch (result.status) {
+      case 'enrollment_required':
+        // The code proved a factor that no longer counts: enroll one that does.
+        await startSession(request, reply, result.session);
+        return redirect(reply, '/settings/totp');
       case 'authenticated':
         await startSession(request, reply, result.session, result.deviceToken);
         return redirect(reply, result.method === 'recovery' ? withFlash('/', 'recovery_code_used') : '/');

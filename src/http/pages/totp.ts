@@ -41,6 +41,12 @@ export async function totpPages(app: FastifyInstance): Promise<void> {
     return sendHTML(reply, status, totpStartPage(pageContext(request, reply, account.username), model));
   }
 
+  /** The level-1 session was ended (the account gained a factor): sign in again, with it. */
+  function signedOut(reply: FastifyReply): FastifyReply {
+    clearCookie(reply, COOKIE.session);
+    return redirect(reply, withFlash('/login', 'login_expired'));
+  }
+
   app.get('/settings/totp', (request, reply) => showStart(request, reply, 200, { notice: flashOf(request) }));
 
   app.post('/settings/totp', async (request, reply) => {
@@ -56,6 +62,7 @@ export async function totpPages(app: FastifyInstance): Promise<void> {
     }
     if (result.status === 'too_many_factors') return showStart(request, reply, 409, { error: 'You have the most authenticators allowed. Remove one first.' });
     if (result.status === 'invalid_request') return showStart(request, reply, 400, { error: result.message });
+    if (result.status === 'session_ended') return signedOut(reply);
     if (result.session) setSessionCookie(request, reply, result.session);
     const { enrollment } = result;
     // Never the answer to this POST: Back and Reload must not send the password again.
@@ -90,7 +97,8 @@ export async function totpPages(app: FastifyInstance): Promise<void> {
     };
     if (factorId === '') return redirect(reply, '/settings/totp');
     if (code === '') return retry(400, 'Enter the code');
-    const result = await auth.confirmTOTPEnrollment(session, factorId, code, clientOf(request));
+    const endOtherSessions = formField(request.body, 'end_other_sessions') === '1';
+    const result = await auth.confirmTOTPEnrollment(session, factorId, code, clientOf(request), { endOtherSessions });
     switch (result.status) {
       case 'ok': {
         // Level 1 → 2: the engine replaced the session (I6); the browser gets the new one.
@@ -104,6 +112,8 @@ export async function totpPages(app: FastifyInstance): Promise<void> {
         return retry(401, 'Invalid one-time password', result.driftSeconds === undefined ? undefined : driftHint(result.driftSeconds));
       case 'not_found':
         return redirect(reply, withFlash('/settings/totp', 'enrollment_expired'));
+      case 'session_ended':
+        return signedOut(reply);
       case 'rate_limited':
         return retry(429, tooManyAttempts(reply, result.retryAfter));
     }

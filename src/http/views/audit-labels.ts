@@ -30,7 +30,7 @@ function describeOne(event: StoredAuditEvent): string {
     case 'signup': return 'Account created';
     case 'password_accepted': return 'Password accepted';
     case 'password_refused': return detail.reason === 'reauthentication' ? 'Wrong password when confirming a change' : 'Wrong password';
-    case 'code_sent': return detail.purpose === 'phone_verification' ? 'Verification code sent by SMS' : `Sign-in code sent by ${channelName(event.method)}`;
+    case 'code_sent': return detail.purpose === 'phone_verification' ? 'Verification code sent by SMS' : detail.purpose === 'email_verification' ? 'Verification code sent by email' : `Sign-in code sent by ${channelName(event.method)}`;
     case 'delivery_failed': return `A code could not be sent by ${channelName(event.method)}`;
     case 'code_refused': return detail.reason === 'code_expired' ? 'Expired code entered' : `Wrong code entered${method ? ` (${method})` : ''}`;
     case 'login_succeeded': return `Signed in${method ? ` with ${method}` : ''}`;
@@ -50,6 +50,8 @@ function describeOne(event: StoredAuditEvent): string {
     case 'account_enabled': return 'Account enabled by an administrator';
     case 'second_factors_reset': return 'Two-step sign-in reset by an administrator';
     case 'phone_verified': return 'Phone number verified';
+    case 'email_verified': return 'Email address verified';
+    case 'email_change_requested': return 'Email address change requested';
     default: return 'Other account event';
   }
 }

@@ -73,6 +73,7 @@ function confirmForm(ctx: PageContext, factorId: string, invalid: boolean): Safe
 ${csrfInput(ctx.csrf)}
 ${hidden('factor_id', factorId)}
 ${input({ id: 'code', name: 'code', label: 'The 6-digit code the app shows', autocomplete: 'one-time-code', inputmode: 'numeric', maxlength: 12, required: true, code: true, invalid })}
+<p><input type="checkbox" id="end-other-sessions" name="end_other_sessions" value="1" autocomplete="off"> <label for="end-other-sessions">Also sign out every other session of this account</label></p>
 <button type="submit" class="primary block">Confirm</button>
 </form>`;
 }
