@@ -94,7 +94,7 @@ describe('finding 1 on the pages', () => {
       assert.equal((await loginWithTOTP(t, other, 'uma', key)).status, 303);
       assert.equal((await other.get('/')).status, 200);
       t.engine.advance(30_000);
-      const qr = await owner.submit(await owner.get('/settings/totp'), '/settings/totp', { password: PAGE_PASSWORD });
+      const qr = await owner.follow(await owner.submit(await owner.get('/settings/totp'), '/settings/totp', { password: PAGE_PASSWORD }));
       const second = totpKeyFrom(qr.body);
       const done = await owner.submit(qr, '/settings/totp/confirm', { code: generateTOTP(second, t.engine.now()), end_other_sessions: '1' });
       assert.equal(done.status, 303, done.body.slice(0, 200));

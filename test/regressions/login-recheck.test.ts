@@ -87,7 +87,7 @@ describe('finding 14: a sign-in in progress re-checks the account', () => {
   it('finding 14: verifyLogin and sendLoginCode refuse an account disabled without its rows being cleared', async () => {
     const e = await makeEngine();
     const { user, secret } = await totpAccount(e, 'erin', PASSWORD);
-    await e.store.updateUser(user.id, { email: 'erin@example.test' });
+    await e.store.updateUser(user.id, { email: 'erin@example.test', emailVerifiedAt: e.now() });
     const started = await e.auth.startLogin('erin', PASSWORD, client);
     if (started.status !== 'otp_required') return assert.fail(JSON.stringify(started));
     // A direct write, as a second instance mid-change or a restored backup would leave it.

@@ -35,6 +35,6 @@ describe('finding 20: re-authentication failures', () => {
     e.advance(20 * 60_000);
     for (let i = 0; i < 8; i++) await e.auth.revokeSession(stolen.session.session, 'someone', client, { password: `wrong-${i}-password` });
     const again = await e.auth.revokeSession(owner.session.session, stolen.session.session.id, client, { password: PASSWORD });
-    assert.deepEqual(again, { status: 'ok' });
+    assert.equal(again.status, 'ok');
   });
 });

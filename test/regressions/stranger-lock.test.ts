@@ -27,7 +27,7 @@ async function setup() {
   open.push(t);
   const e = t.engine;
   const { user, secret } = await totpAccount(e, 'tom', PASSWORD);
-  await e.store.updateUser(user.id, { email: EMAIL });
+  await e.store.updateUser(user.id, { email: EMAIL, emailVerifiedAt: e.now() });
   const known = await signIn(e, 'tom', PASSWORD, secret);
   return { t, e, user, secret, device: known.deviceToken };
 }
