@@ -81,6 +81,10 @@ export interface Config {
   logLevel: LogLevel;
   /** Range endpoint of a breached-password service (k-anonymity); undefined: off. */
   breachCheckURL: URL | undefined;
+  /** The forward-auth gate's YAML rules file (absolute path); undefined: every gate request is denied. */
+  accessRulesPath: string | undefined;
+  /** Parent domain the session cookie covers (`__Secure-otpgate-session; Domain=…`); undefined: `__Host-` cookie. */
+  cookieDomain: string | undefined;
 }
 
 /** Every variable loadConfig reads; any other OTPGATE_* variable is refused as a likely typo. */
@@ -113,6 +117,8 @@ export const CONFIG_VARIABLES = [
   'OTPGATE_SESSION_MAX',
   'OTPGATE_LOG_LEVEL',
   'OTPGATE_BREACH_CHECK_URL',
+  'OTPGATE_ACCESS_RULES',
+  'OTPGATE_COOKIE_DOMAIN',
 ] as const;
 type Variable = (typeof CONFIG_VARIABLES)[number];
 
@@ -164,6 +170,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
   }
   const logLevel = parseChoice('OTPGATE_LOG_LEVEL', get('OTPGATE_LOG_LEVEL'), LOG_LEVELS, 'info');
   const breachCheckURL = parseBreachCheckURL(get('OTPGATE_BREACH_CHECK_URL'));
+  const accessRules = get('OTPGATE_ACCESS_RULES');
+  const accessRulesPath = accessRules === undefined ? undefined : resolve(cwd, accessRules);
+  const cookieDomain = parseCookieDomain(get('OTPGATE_COOKIE_DOMAIN'), publicURL);
 
   return {
     host,
@@ -187,7 +196,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     sessionMaxSeconds,
     logLevel,
     breachCheckURL,
+    accessRulesPath,
+    cookieDomain,
   };
+}
+
+/** A registrable parent of the public URL's host, lower-case, without a leading dot. */
+function parseCookieDomain(raw: string | undefined, publicURL: URL): string | undefined {
+  if (raw === undefined) return undefined;
+  const domain = raw.toLowerCase().replace(/^\./, '');
+  const label = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
+  // At least two labels: a cookie for a whole top-level domain is refused by browsers anyway.
+  if (!new RegExp(`^(?=.{1,253}$)${label}(?:\\.${label})+$`).test(domain)) {
+    throw new ConfigError('OTPGATE_COOKIE_DOMAIN', `must be a domain name such as example.com, got ${shown(raw)}`);
+  }
+  const host = publicURL.hostname.toLowerCase();
+  if (host !== domain && !host.endsWith(`.${domain}`)) {
+    throw new ConfigError('OTPGATE_COOKIE_DOMAIN', `must be OTPGATE_PUBLIC_URL's host (${host}) or a parent of it, got ${shown(raw)}`);
+  }
+  return domain;
 }
 
 /** True for 127.0.0.0/8, ::1 (and its IPv4-mapped forms) and `localhost`. */

@@ -7,6 +7,7 @@ import * as factors from './factors.ts';
 import * as reauth from './reauth.ts';
 import * as login from './login.ts';
 import * as sessions from './sessions.ts';
+import * as identity from './identity.ts';
 
 export type Auth = ReturnType<typeof createAuth>;
 
@@ -44,6 +45,12 @@ export function createAuth(options: AuthOptions) {
 
     /** Waits for security notifications still being sent (tests, shutdown). */
     flushNotifications: () => ctx.settle(),
+
+    /** The forward-auth gate's view of a session's account (username, email, groups), or null. */
+    identify: (session: Session) => identity.identify(ctx, session),
+    listGroups: (userId: string) => ctx.store.listUserGroups(userId),
+    addToGroup: (userId: string, group: string) => ctx.store.addUserGroup(userId, group),
+    removeFromGroup: (userId: string, group: string) => ctx.store.removeUserGroup(userId, group),
 
     listAudit: (options: { userId?: string; limit: number }) => ctx.store.listAudit(options),
 

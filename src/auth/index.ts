@@ -11,3 +11,4 @@ export { DEFAULT_ARGON2, argon2Implementation, hashPassword, verifyPassword } fr
 export type { Argon2Parameters } from './password-hash.ts';
 export type * from './ports.ts';
 export { FRESH_SIGN_IN_MS } from './reauth.ts';
+export type { Identity } from './identity.ts';

@@ -5,6 +5,7 @@
  *   otpgate user add NAME [--email ADDRESS] [--phone +NUMBER]   (password prompted, or read from stdin)
  *   otpgate user list
  *   otpgate user disable|enable|unlock|reset-2fa NAME
+ *   otpgate user groups NAME [add|remove GROUP]                  (the forward-auth gate's groups)
  *   otpgate audit [--user NAME] [--limit N]
  */
 import { parseArgs } from 'node:util';
@@ -12,11 +13,13 @@ import type { Auth, StoredAuditEvent, User } from '../auth/index.ts';
 import { openRuntime } from '../runtime.ts';
 import { readPassword } from './prompt.ts';
 import { normalizeUsername } from '../auth/normalize.ts';
+import { runGroups } from './groups.ts';
 
 const USAGE = `Usage:
   otpgate user add NAME [--email ADDRESS] [--phone +NUMBER]
   otpgate user list
   otpgate user disable NAME | enable NAME | unlock NAME | reset-2fa NAME
+  otpgate user groups NAME [add|remove GROUP]
   otpgate audit [--user NAME] [--limit N]
 
 The password for 'user add' is asked without echo, or read from the first line of stdin.
@@ -41,7 +44,7 @@ export async function runCLI(argv: string[], io: Output = { out: (l) => console.
       help: { type: 'boolean', short: 'h' },
     },
   });
-  const [group, action, name] = positionals;
+  const [group, action, name, groupAction, groupName] = positionals;
   if (values.help || !group) {
     io.out(USAGE);
     return values.help ? 0 : 2;
@@ -90,6 +93,22 @@ export async function runCLI(argv: string[], io: Output = { out: (l) => console.
       }
       return 0;
     }
+    if (group === 'user' && action === 'groups') {
+      if (!name) throw new UsageError('user groups needs a NAME');
+      const user = await findUser(auth, name);
+      if (!user) {
+        io.err(`otpgate: no user named ${name}`);
+        return 1;
+      }
+      const outcome = await runGroups(auth, user, groupAction, groupName);
+      if (outcome.ok) {
+        io.out(outcome.line);
+        return 0;
+      }
+      if ('usage' in outcome) throw new UsageError(outcome.usage);
+      io.err(`otpgate: ${outcome.error}`);
+      return 1;
+    }
     if (group === 'audit') {
       const limit = values.limit ? Number(values.limit) : 50;
       if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new UsageError('--limit must be a whole number from 1 to 10000');
@@ -125,11 +144,12 @@ async function findUser(auth: Auth, name: string): Promise<User | null> {
 
 async function listUsers(auth: Auth, io: Output): Promise<void> {
   const users = await auth.context.store.listUsers();
-  io.out(['username', 'email', 'phone', 'authenticators', 'status', 'created'].join('\t'));
+  io.out(['username', 'email', 'phone', 'authenticators', 'status', 'created', 'groups'].join('\t'));
   for (const u of users) {
     const totp = (await auth.context.store.listTOTPFactors(u.id)).filter((f) => f.confirmedAt !== null).length;
     const phone = u.phone ? `${u.phone}${u.phoneVerifiedAt ? '' : ' (unverified)'}` : '-';
-    io.out([u.username, u.email ?? '-', phone, String(totp), u.disabled ? 'disabled' : 'active', new Date(u.createdAt).toISOString()].join('\t'));
+    const groups = await auth.listGroups(u.id);
+    io.out([u.username, u.email ?? '-', phone, String(totp), u.disabled ? 'disabled' : 'active', new Date(u.createdAt).toISOString(), groups.length === 0 ? '-' : groups.join(',')].join('\t'));
   }
 }
 

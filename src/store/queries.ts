@@ -77,6 +77,11 @@ export const SQL = {
   insertAudit: 'INSERT INTO audit_events (at, user_id, type, method, ip, user_agent, detail) VALUES (?, ?, ?, ?, ?, ?, ?)',
   listAudit: `SELECT ${AUDIT} FROM audit_events ORDER BY id DESC LIMIT ?`,
   listUserAudit: `SELECT ${AUDIT} FROM audit_events WHERE user_id = ? ORDER BY id DESC LIMIT ?`,
+  // Groups (forward-auth gate)
+  listUserGroups: 'SELECT name FROM user_groups WHERE user_id = ? ORDER BY name',
+  addUserGroup: 'INSERT INTO user_groups (user_id, name) VALUES (?, ?) ON CONFLICT (user_id, name) DO NOTHING',
+  removeUserGroup: 'DELETE FROM user_groups WHERE user_id = ? AND name = ?',
+
   lastUserAuditAt: 'SELECT at FROM audit_events WHERE user_id = ? AND type = ? AND method IS ? ORDER BY id DESC LIMIT 1',
 } as const;
 

@@ -125,6 +125,17 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX audit_events_user_id ON audit_events (user_id, id)',
     ],
   },
+  {
+    version: 7,
+    description: 'groups per user, for the forward-auth gate (Remote-Groups, group: subjects)',
+    statements: () => [
+      `CREATE TABLE user_groups (
+        user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        PRIMARY KEY (user_id, name)
+      )`,
+    ],
+  },
 ];
 
 /** The schema version this code writes. */

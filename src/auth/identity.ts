@@ -1,0 +1,20 @@
+/**
+ * Who a session belongs to, as the forward-auth gate tells the apps behind it
+ * (Remote-User, Remote-Groups, Remote-Name, Remote-Email), and the operator's group
+ * changes. Two indexed point reads per lookup, no writes: it runs on every proxied request.
+ */
+import type { Session } from './ports.ts';
+import type { AuthContext } from './context.ts';
+
+export interface Identity {
+  username: string;
+  email: string | null;
+  groups: string[];
+}
+
+/** The identity of a live session's account; null when the account is gone or disabled. */
+export async function identify(ctx: AuthContext, session: Session): Promise<Identity | null> {
+  const [user, groups] = await Promise.all([ctx.store.getUserById(session.userId), ctx.store.listUserGroups(session.userId)]);
+  if (user === null || user.disabled) return null;
+  return { username: user.username, email: user.email, groups };
+}
