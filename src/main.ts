@@ -107,7 +107,7 @@ function reloadOnHangup(access: AccessControl, logger: FastifyBaseLogger): void 
     if (access.path === null) return;
     const result = access.reload();
     if (result.ok) logger.info({ rules: result.rules }, 'forward-auth rules reloaded');
-    else logger.error({ reason: result.reason }, 'forward-auth rules NOT reloaded; the previous rules stay in force');
+    else logger.error(`forward-auth rules NOT reloaded (${result.reason}); the previous rules stay in force`);
   });
 }
 
