@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateTOTP } from '../../src/otp/index.ts';
-import type { KeyObject } from '../../src/otp/index.ts';
+import type { KeyObject } from 'node:crypto';
 import { formsOf, PASSWORD, recoveryCodesFrom, startPages, totpKeyFrom } from '../http/pages-browser.ts';
 import type { Browser, Pages, Response } from '../http/pages-browser.ts';
 import { startGate } from '../support/gate.ts';
@@ -125,7 +125,7 @@ describe('issue 13: the return URL after sign-in (rd)', () => {
     const verified = await submit(fresh, await fresh.get('/login/otp'), '/login/otp', { code: generateTOTP(key, t.engine.now()) });
     const cookie = verified.setCookies.find((c) => c.name === '__Secure-otpgate-session');
     assert.ok(cookie, `cookies: ${verified.setCookies.map((c) => c.name).join(', ')} (after ${started.status})`);
-    assert.equal(cookie.domain, 'example.com');
+    assert.equal((cookie as { domain?: string }).domain, 'example.com');
     assert.equal(cookie.secure, true);
     assert.equal(cookie.httpOnly, true);
     assert.equal(verified.setCookies.some((c) => c.name === '__Host-otpgate-session'), false);

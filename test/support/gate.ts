@@ -15,6 +15,8 @@ const REPO = resolve(import.meta.dirname, '..', '..');
 
 export interface RunningGate {
   port: number;
+  /** Its data dir (SQLite database and secret key), removed by stop(). */
+  dataDir: string;
   /** `http://127.0.0.1:PORT`: where a proxy sends its subrequests. */
   origin: string;
   output(): string;
@@ -48,6 +50,7 @@ export async function startGate(env: Record<string, string> = {}): Promise<Runni
   }
   return {
     port,
+    dataDir,
     origin: `http://127.0.0.1:${port}`,
     output,
     waitForOutput,
