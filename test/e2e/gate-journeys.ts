@@ -126,7 +126,7 @@ export function gateJourneys(kind: ProxyKind): void {
       await page.goto(app);
       assert.equal(new URL(page.url()).origin, site.origin('auth'), 'signed out everywhere');
       assert.equal(new URL(page.url()).pathname, '/login');
-      const replay = await site.fetch(app, { cookie: `${cookie.name}=${cookie.value}` });
+      const replay = await site.fetch(app, { cookie: `${cookie.name}=${cookie.value}`, accept: 'text/html' });
       assert.equal(replay.status, 302, 'the old cookie no longer opens the app');
     });
 
@@ -147,14 +147,15 @@ export function gateJourneys(kind: ProxyKind): void {
       const response = await page.goto(`${site.origin('app')}/public/about`);
       assert.equal(response?.status(), 200);
       assert.equal(new URL(page.url()).origin, site.origin('app'));
-      assert.equal((await echoOf(page)).headers['remote-user'], undefined);
+      // No header, or an empty one (Caddy copies the gate's empty answer): never a name.
+      assert.ok(!(await echoOf(page)).headers['remote-user']);
     });
 
     it(`SECURITY.md item 57 (${kind}): a forged Remote-User from the client never reaches the app`, async () => {
       const forged = await site.fetch(`${site.origin('app')}/public/x`, { 'remote-user': 'admin', 'remote-groups': 'admins', 'remote-email': 'boss@example.com', 'remote-name': 'Boss' });
       assert.equal(forged.status, 200);
       const seen = JSON.parse(forged.body) as Echo;
-      for (const name of ['remote-user', 'remote-groups', 'remote-email', 'remote-name']) assert.equal(seen.headers[name], undefined, name);
+      for (const name of ['remote-user', 'remote-groups', 'remote-email', 'remote-name']) assert.ok(!seen.headers[name], `${name}: ${seen.headers[name]}`);
       // Not signed in on a protected path: nothing reaches the app at all.
       const blocked = await site.fetch(`${site.origin('app')}/dashboard`, { 'remote-user': 'admin', accept: 'text/html' });
       assert.equal(blocked.status, 302);

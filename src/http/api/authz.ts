@@ -61,14 +61,15 @@ export function authzRoutes(access: AccessControl) {
         const browser = endpoint === 'forward-auth' && /\btext\/html\b/i.test(request.headers.accept ?? '');
         return reply.code(browser ? 302 : 401).send({ error: 'unauthenticated', message: 'Sign in first' });
       }
-      if (identity !== null) {
-        void reply.headers({
-          'remote-user': headerValue(identity.username),
-          'remote-groups': identity.groups.map(headerValue).join(','),
-          'remote-name': headerValue(identity.username),
-          'remote-email': headerValue(identity.email ?? ''),
-        });
-      }
+      // Always all four, empty for nobody: a proxy copying a header the answer lacks may
+      // otherwise pass its own placeholder text on (Caddy before 2.7 does).
+      const known = level >= 1 && identity !== null ? identity : null;
+      void reply.headers({
+        'remote-user': headerValue(known?.username ?? ''),
+        'remote-groups': (known?.groups ?? []).map(headerValue).join(','),
+        'remote-name': headerValue(known?.username ?? ''),
+        'remote-email': headerValue(known?.email ?? ''),
+      });
       return reply.code(200).send({ status: 'ok' });
     };
 
