@@ -5,6 +5,10 @@
  */
 import type { Session } from './ports.ts';
 import type { AuthContext } from './context.ts';
+import { FRESH_SIGN_IN_MS } from './reauth.ts';
+
+/** A password-only session exists to enroll a first factor (ARCHITECTURE.md's state table): ten minutes. */
+const ENROLLING_MS = FRESH_SIGN_IN_MS;
 
 export interface Identity {
   username: string;
@@ -12,8 +16,9 @@ export interface Identity {
   groups: string[];
 }
 
-/** The identity of a live session's account; null when the account is gone or disabled. */
+/** The identity of a live session's account; null when the account is gone or disabled, or the session is a level-1 one past its ten minutes. */
 export async function identify(ctx: AuthContext, session: Session): Promise<Identity | null> {
+  if (session.level === 1 && ctx.now() - session.createdAt >= ENROLLING_MS) return null;
   const [user, groups] = await Promise.all([ctx.store.getUserById(session.userId), ctx.store.listUserGroups(session.userId)]);
   if (user === null || user.disabled) return null;
   return { username: user.username, email: user.email, groups };

@@ -115,6 +115,9 @@ describe('GET /api/authz/auth-request and /api/authz/forward-auth', () => {
     assert.equal(light.statusCode, 200);
     assert.equal(light.headers['remote-user'], 'lou');
     assert.equal((await nginxAsks(c, 'https://app.example.test/heavy')).statusCode, 401);
+    // A password-only session is for enrolling, ten minutes long: after that the gate asks again.
+    t.advance(10 * 60_000);
+    assert.equal((await nginxAsks(c, 'https://app.example.test/light/page')).statusCode, 401);
   });
 
   it('bypass answers 200 without a session; a host no rule names gets the default deny', async () => {

@@ -12,8 +12,8 @@
  * Only a peer in OTPGATE_TRUST_PROXY may ask (403 otherwise): the answer trusts the
  * forwarded headers. Nothing is written but the session's throttled last-seen touch.
  *
- * A state table row of its own: anonymous gets 401/302, level 1 passes one_factor only,
- * level 2 (fresh or stale) passes two_factor.
+ * A state table row of its own: anonymous gets 401/302, level 1 passes one_factor only
+ * (for its ten enrolling minutes), level 2 (fresh or stale) passes two_factor.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccessControl } from '../../gate/access-control.ts';
