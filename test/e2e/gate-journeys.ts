@@ -59,7 +59,9 @@ async function signIn(page: Page, username: string): Promise<void> {
 }
 
 export function gateJourneys(kind: ProxyKind): void {
-  const missing = proxyMissing(kind) ?? chromiumMissing();
+  const browserMissing = chromiumMissing();
+  if (browserMissing !== undefined && process.env.CI === 'true') throw new Error(`CI: ${browserMissing}`);
+  const missing = proxyMissing(kind) ?? browserMissing;
   describe(`issue 13: the gate behind ${kind}, in Chromium`, { skip: missing ?? false }, () => {
     let site: ProtectedSite;
     let browser: Browser;
