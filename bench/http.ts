@@ -2,8 +2,9 @@
 // driven by undici from this process, on a store seeded directly beforehand.
 // Measures full logins against the bare argon2id bound and against a floor (a bare HTTPS
 // server with the same hash pool), the OTP step alone, /api/health
-// and the OTP step under password load, peak RSS, and the OTP step at 10^3 vs 10^6 accounts.
-// Options: --seconds=N --rounds=N --skip-scale --scale-accounts=N --scale-sessions=N --server-cpu-prof.
+// and the OTP step under password load, peak RSS, the OTP step at 10^3 vs 10^6 accounts, and
+// the forward-auth gate: decisions beside /api/health, and through nginx (bench/http/gate.ts).
+// Options: --seconds=N --rounds=N --skip-scale --scale-accounts=N --scale-sessions=N --server-cpu-prof --gate-only.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cpus, tmpdir } from 'node:os';
@@ -27,6 +28,8 @@ import type { MeasurementRow, TargetRow } from './http/report.ts';
 import { PASSWORD, SECRET_KEY, checkSeedWithEngine, identity, seedStore } from './http/seed.ts';
 import type { SeedResult } from './http/seed.ts';
 import { startServer } from './http/server.ts';
+import { measureGate } from './http/gate.ts';
+import type { GateBenchResult } from './http/gate.ts';
 import type { BenchServer } from './http/server.ts';
 
 const options = parseHTTPBenchOptions(process.argv.slice(2));
@@ -148,6 +151,7 @@ function findSummary(rows: MeasurementRow[], name: string, concurrency: number):
 const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '–');
 
 async function main(): Promise<number> {
+  if (options.gateOnly) return gateOnly();
   const workDir = await mkdtemp(join(tmpdir(), 'otpgate-bench-http-'));
   const profileDir = options.serverCPUProfile ? await mkdtemp(join(tmpdir(), 'otpgate-bench-http-prof-')) : undefined;
   const servers: BenchServer[] = [];
@@ -299,6 +303,9 @@ async function main(): Promise<number> {
     let scale: { small: Summary; large: Summary } | undefined;
     if (!options.skipScale) scale = await measureScale(phc, workDir, cells, seeds, memory, servers, warmupFailures);
 
+    // --- (h)+(i) the forward-auth gate ------------------------------------------------------------
+    const gate = await measureGate({ segmentMs, rounds: options.rounds, log });
+
     // --- report --------------------------------------------------------------------------------
     const rows: MeasurementRow[] = cells.map((c) => ({ group: c.group, name: c.name, concurrency: c.concurrency, summary: summarize(c.sample), cpu: c.cpu }));
     const targets: TargetRow[] = [];
@@ -346,6 +353,8 @@ async function main(): Promise<number> {
         pass: ratio <= 1.5,
       });
     }
+    rows.push(...gate.rows);
+    targets.push(...gate.targets);
     const failures = rows.reduce((n, r) => n + r.summary.failures, 0) + Object.values(warmupFailures).reduce((n, v) => n + v, 0);
     const exhausted = rows.filter((r) => r.summary.exhausted).map((r) => `${r.name} ×${r.concurrency}`);
     // Another process taking more than a tenth of the machine during a cell skews it (the
@@ -365,6 +374,7 @@ async function main(): Promise<number> {
       ...(seeds.large ? [`Scale stores: 1,000 accounts; ${fmt(seeds.large.accounts)} accounts + ${fmt(seeds.large.sessions)} live sessions (${fmt(seeds.large.bytes / 2 ** 20)} MiB, seeded in ${fmt(seeds.large.seconds, 1)} s)`] : []),
       `Peak RSS (VmHWM) of the server process: ${Object.entries(memory).map(([name, m]) => `${name} ${fmt(m.peakMiB)} MiB`).join(', ')}`,
       `fdatasync of 4 KiB in the data dir (each SQLite commit waits for one), p50/p99 ms: ${syncProbes.map((p) => `${p.group} ${p.when} ${fmt(p.p50Ms, 2)}/${fmt(p.p99Ms, 2)}`).join('; ')}`,
+      ...gate.notes,
       'CPU columns: loop = the server main thread (event loop, SQLite included); server+child = the server process (argon2id threads included) or the bound\'s process; others = every other process on the machine, % of its capacity',
       '',
       formatMeasurements(rows),
@@ -388,6 +398,28 @@ async function main(): Promise<number> {
     await Promise.all(servers.map((s) => s.stop()));
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/** `--gate-only`: the forward-auth gate's rows and targets alone. */
+async function gateOnly(): Promise<number> {
+  const date = new Date().toISOString();
+  const gate: GateBenchResult = await measureGate({ segmentMs, rounds: options.rounds, log });
+  const cpu = cpus();
+  const environment = { node: process.version, cpu: cpu[0]?.model ?? 'unknown', cpuCount: cpu.length };
+  console.log([
+    `http (gate only): Node ${environment.node}, ${environment.cpu} ×${environment.cpuCount}; server, nginx and driver share the machine`,
+    `${options.rounds} interleaved rounds of ${fmt(segmentMs / 1000, 1)} s per cell; throughput = median over rounds, latency percentiles over all requests`,
+    ...gate.notes,
+    '',
+    formatMeasurements(gate.rows),
+    '',
+    formatTargets(gate.targets),
+    '',
+    gate.failures === 0 ? 'Valid run: no failed request.' : `INVALID RUN: ${gate.failures} failed requests`,
+  ].join('\n'));
+  const file = await writeResult({ suite: 'http-gate', date, environment, options, valid: gate.failures === 0, rows: gate.rows, targets: gate.targets, notes: gate.notes }, new URL('results/', import.meta.url));
+  console.log(`\nResults: ${file}`);
+  return gate.failures === 0 ? 0 : 1;
 }
 
 /** Two stores side by side (10^3 accounts; 10^6 accounts + 10^5 sessions), the OTP step at concurrency 1 on each, interleaved. */

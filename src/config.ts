@@ -92,6 +92,10 @@ export interface Config {
   smsHourlyCap: number | undefined;
   /** OTPGATE_ENV: `production` refuses the development console sender for every enabled channel. */
   env: 'development' | 'production';
+  /** The forward-auth gate's YAML rules file (absolute path); undefined: every gate request is denied. */
+  accessRulesPath: string | undefined;
+  /** Parent domain the session cookie covers (`__Secure-otpgate-session; Domain=…`); undefined: `__Host-` cookie. */
+  cookieDomain: string | undefined;
 }
 
 /** Every variable loadConfig reads; any other OTPGATE_* variable is refused as a likely typo. */
@@ -129,6 +133,8 @@ export const CONFIG_VARIABLES = [
   'OTPGATE_SMS_COUNTRIES',
   'OTPGATE_SMS_HOURLY_CAP',
   'OTPGATE_ENV',
+  'OTPGATE_ACCESS_RULES',
+  'OTPGATE_COOKIE_DOMAIN',
 ] as const;
 type Variable = (typeof CONFIG_VARIABLES)[number];
 
@@ -187,6 +193,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
   const smsHourlyCap = smsHourlyCapRaw === undefined ? undefined : parseInteger('OTPGATE_SMS_HOURLY_CAP', smsHourlyCapRaw, 0, 1, 1_000_000);
   const mode = parseChoice('OTPGATE_ENV', get('OTPGATE_ENV'), ['development', 'production'] as const, 'development');
   if (mode === 'production') refuseConsoleSender(factors, smtp !== undefined, sms !== undefined || twilio !== undefined);
+  const accessRules = get('OTPGATE_ACCESS_RULES');
+  const accessRulesPath = accessRules === undefined ? undefined : resolve(cwd, accessRules);
+  const cookieDomain = parseCookieDomain(get('OTPGATE_COOKIE_DOMAIN'), publicURL);
 
   return {
     host,
@@ -215,7 +224,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     smsCountries,
     smsHourlyCap,
     env: mode,
+    accessRulesPath,
+    cookieDomain,
   };
+}
+
+/** A registrable parent of the public URL's host, lower-case, without a leading dot. */
+function parseCookieDomain(raw: string | undefined, publicURL: URL): string | undefined {
+  if (raw === undefined) return undefined;
+  const domain = raw.toLowerCase().replace(/^\./, '');
+  const label = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
+  // At least two labels: a cookie for a whole top-level domain is refused by browsers anyway.
+  if (!new RegExp(`^(?=.{1,253}$)${label}(?:\\.${label})+$`).test(domain)) {
+    throw new ConfigError('OTPGATE_COOKIE_DOMAIN', `must be a domain name such as example.com, got ${shown(raw)}`);
+  }
+  const host = publicURL.hostname.toLowerCase();
+  if (host !== domain && !host.endsWith(`.${domain}`)) {
+    throw new ConfigError('OTPGATE_COOKIE_DOMAIN', `must be OTPGATE_PUBLIC_URL's host (${host}) or a parent of it, got ${shown(raw)}`);
+  }
+  return domain;
 }
 
 /** True for 127.0.0.0/8, ::1 (and its IPv4-mapped forms) and `localhost`. */

@@ -14,6 +14,10 @@ import type { TLSMaterial } from './http/tls.ts';
 import { openRuntime } from './runtime.ts';
 import { flagsToEnv } from './flags.ts';
 import { createRoutes } from './http/routes.ts';
+import { loadAccessControl } from './gate/access-control.ts';
+import type { AccessControl } from './gate/access-control.ts';
+import { RulesError } from './gate/rules.ts';
+import type { FastifyBaseLogger } from 'fastify';
 
 /** How long a graceful shutdown may take before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -21,6 +25,7 @@ const SHUTDOWN_GRACE_MS = 10_000;
 async function start(): Promise<void> {
   const config = loadConfig({ ...process.env, ...flagsToEnv(process.argv.slice(2)) });
   const logger = createLogger(config.logLevel);
+  const access = loadGateRules(config);
 
   // --- wire: config -> store -> delivery -> auth -> http ---------------------------
   const runtime = await openRuntime({
@@ -36,7 +41,7 @@ async function start(): Promise<void> {
     config,
     logger,
     ...(tls === undefined ? {} : { tls }),
-    routes: createRoutes({ auth: runtime.auth, config }),
+    routes: createRoutes({ auth: runtime.auth, config, access }),
     healthCheck: async () => { await runtime.store.getUserById(''); },
   });
   app.addHook('onClose', async () => {
@@ -46,6 +51,7 @@ async function start(): Promise<void> {
   // ----------------------------------------------------------------------------------
 
   handleSignals(app);
+  reloadOnHangup(access, logger);
   await listen(app, config);
   announce(app, config, tls);
   for (const sender of runtime.senders) say(`delivery: ${sender}`);
@@ -56,6 +62,7 @@ async function start(): Promise<void> {
       logger.error(`secret key ${r.keyId ?? ''} is not configured but seals ${r.totpSecrets} TOTP secret(s) and keys ${r.recoveryCodes} recovery code(s): those sign-ins answer 503 until it is added to OTPGATE_PREVIOUS_SECRET_KEYS (see \`npx otpgate keys check\`)`);
     }
   }
+  say(access.path === null ? 'forward-auth: no OTPGATE_ACCESS_RULES, so /api/authz/* denies every request' : `forward-auth: ${access.current().rules.length} rule(s) from ${access.path} (SIGHUP reloads it)`);
   if (config.signup === 'closed') say('sign-up is closed: create accounts with `npx otpgate user add NAME`');
   else say(`create the first account at ${config.publicURL.origin}/signup (or \`npx otpgate user add NAME\`)`);
 }
@@ -88,6 +95,26 @@ function announce(app: FastifyInstance, config: Config, tls: TLSMaterial | undef
   } else if (tls !== undefined && tls.notAfter.getTime() < Date.now()) {
     process.stderr.write(`otpgate: warning: the certificate in OTPGATE_TLS_CERT expired on ${tls.notAfter.toISOString()}\n`);
   }
+}
+
+/** The gate's rules, checked now: a bad file stops start-up with its line number. */
+function loadGateRules(config: Config): AccessControl {
+  try {
+    return loadAccessControl(config.accessRulesPath);
+  } catch (error) {
+    if (error instanceof RulesError) throw new ConfigError('OTPGATE_ACCESS_RULES', error.message, { cause: error });
+    throw error;
+  }
+}
+
+/** SIGHUP re-reads the rules; requests keep flowing, and a bad file keeps the old rules. */
+function reloadOnHangup(access: AccessControl, logger: FastifyBaseLogger): void {
+  process.on('SIGHUP', () => {
+    if (access.path === null) return;
+    const result = access.reload();
+    if (result.ok) logger.info({ rules: result.rules }, 'forward-auth rules reloaded');
+    else logger.error(`forward-auth rules NOT reloaded (${result.reason}); the previous rules stay in force`);
+  });
 }
 
 function handleSignals(app: FastifyInstance): void {

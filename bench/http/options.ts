@@ -13,6 +13,8 @@ export interface HTTPBenchOptions {
   scaleWarmup: number;
   /** Write a V8 CPU profile of the main server process (into a temp directory, printed at the end). */
   serverCPUProfile: boolean;
+  /** Run only the forward-auth gate's measurements (bench/http/gate.ts). */
+  gateOnly: boolean;
 }
 
 export const DEFAULT_HTTP_OPTIONS: HTTPBenchOptions = {
@@ -24,15 +26,17 @@ export const DEFAULT_HTTP_OPTIONS: HTTPBenchOptions = {
   scaleVerifies: 800,
   scaleWarmup: 200,
   serverCPUProfile: false,
+  gateOnly: false,
 };
 
-const USAGE = 'options: --seconds=N --rounds=N --skip-scale --scale-accounts=N --scale-sessions=N --scale-verifies=N --server-cpu-prof';
+const USAGE = 'options: --seconds=N --rounds=N --skip-scale --scale-accounts=N --scale-sessions=N --scale-verifies=N --server-cpu-prof --gate-only';
 
 export function parseHTTPBenchOptions(argv: string[]): HTTPBenchOptions {
   const options = { ...DEFAULT_HTTP_OPTIONS };
   for (const argument of argv) {
     if (argument === '--skip-scale') options.skipScale = true;
     else if (argument === '--server-cpu-prof') options.serverCPUProfile = true;
+    else if (argument === '--gate-only') options.gateOnly = true;
     else {
       const match = /^--(seconds|rounds|scale-accounts|scale-sessions|scale-verifies)=(\d+(?:\.\d+)?)$/.exec(argument);
       if (!match) throw new TypeError(`Unknown option ${argument}; ${USAGE}`);

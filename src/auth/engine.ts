@@ -13,6 +13,7 @@ import * as keys from './key-usage.ts';
 import * as oneTimeView from './one-time-view.ts';
 import * as devices from './devices.ts';
 import * as passwordLock from './password-lock.ts';
+import * as identity from './identity.ts';
 
 export type Auth = ReturnType<typeof createAuth>;
 
@@ -65,6 +66,12 @@ export function createAuth(options: AuthOptions) {
 
     /** Waits for security notifications still being sent (tests, shutdown). */
     flushNotifications: () => ctx.settle(),
+
+    /** The forward-auth gate's view of a session's account (username, email, groups), or null. */
+    identify: (session: Session) => identity.identify(ctx, session),
+    listGroups: (userId: string) => ctx.store.listUserGroups(userId),
+    addToGroup: (userId: string, group: string) => ctx.store.addUserGroup(userId, group),
+    removeFromGroup: (userId: string, group: string) => ctx.store.removeUserGroup(userId, group),
 
     listAudit: (options: { userId?: string; limit: number }) => ctx.store.listAudit(options),
     /** Per secret-key id: how many records it still seals or keys, and whether it is configured (`otpgate keys check`). */

@@ -17,3 +17,4 @@ export type * from './ports.ts';
 export { FRESH_SIGN_IN_MS } from './reauth.ts';
 export { DEVICE_LIFETIME_SECONDS } from './devices.ts';
 export { ENROLLMENT_TTL_MS } from './ports.ts';
+export type { Identity } from './identity.ts';

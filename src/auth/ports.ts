@@ -400,6 +400,13 @@ export interface Store {
   consumePasswordUnlock(tokenHash: string, now: number): Promise<string | null>;
   deletePasswordUnlocks(userId: string): Promise<void>;
 
+  // Groups (forward-auth gate: Remote-Groups and group: subjects); names are stored as given
+  listUserGroups(userId: string): Promise<string[]>;
+  /** True when the user was not in the group before. */
+  addUserGroup(userId: string, group: string): Promise<boolean>;
+  /** True when the user was in the group. */
+  removeUserGroup(userId: string, group: string): Promise<boolean>;
+
   // Throttling
   /** Counts an attempt under `key` unless delayed or locked; atomic across instances. */
   claimAttempt(key: string, now: number, policy: AttemptPolicy): Promise<AttemptClaim>;

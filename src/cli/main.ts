@@ -5,6 +5,7 @@
  *   otpgate user add NAME [--email ADDRESS] [--phone +NUMBER]   (password prompted, or read from stdin)
  *   otpgate user list
  *   otpgate user disable|enable|unlock|reset-2fa NAME
+ *   otpgate user groups NAME [add|remove GROUP]                  (the forward-auth gate's groups)
  *   otpgate audit [--user NAME] [--limit N]
  *   otpgate keys check
  */
@@ -13,11 +14,13 @@ import type { Auth, StoredAuditEvent, User } from '../auth/index.ts';
 import { openRuntime } from '../runtime.ts';
 import { readPassword } from './prompt.ts';
 import { escapeControls, normalizeUsername } from '../auth/normalize.ts';
+import { runGroups } from './groups.ts';
 
 const USAGE = `Usage:
   otpgate user add NAME [--email ADDRESS] [--phone +NUMBER]
   otpgate user list
   otpgate user disable NAME | enable NAME | unlock NAME | reset-2fa NAME
+  otpgate user groups NAME [add|remove GROUP]
   otpgate audit [--user NAME] [--limit N]
   otpgate keys check
 
@@ -51,7 +54,7 @@ export async function runCLI(argv: string[], io: Output = TERMINAL): Promise<num
       help: { type: 'boolean', short: 'h' },
     },
   });
-  const [group, action, name] = positionals;
+  const [group, action, name, groupAction, groupName] = positionals;
   if (values.help || !group) {
     io.out(USAGE);
     return values.help ? 0 : 2;
@@ -101,6 +104,22 @@ export async function runCLI(argv: string[], io: Output = TERMINAL): Promise<num
       return 0;
     }
     if (group === 'keys' && action === 'check') return await checkKeys(auth, io);
+    if (group === 'user' && action === 'groups') {
+      if (!name) throw new UsageError('user groups needs a NAME');
+      const user = await findUser(auth, name);
+      if (!user) {
+        io.err(`otpgate: no user named ${name}`);
+        return 1;
+      }
+      const outcome = await runGroups(auth, user, groupAction, groupName);
+      if (outcome.ok) {
+        io.out(outcome.line);
+        return 0;
+      }
+      if ('usage' in outcome) throw new UsageError(outcome.usage);
+      io.err(`otpgate: ${outcome.error}`);
+      return 1;
+    }
     if (group === 'audit') {
       const limit = values.limit ? Number(values.limit) : 50;
       if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new UsageError('--limit must be a whole number from 1 to 10000');
@@ -154,11 +173,12 @@ async function findUser(auth: Auth, name: string): Promise<User | null> {
 
 async function listUsers(auth: Auth, io: Output): Promise<void> {
   const users = await auth.context.store.listUsers();
-  io.out(['username', 'email', 'phone', 'authenticators', 'status', 'created'].join('\t'));
+  io.out(['username', 'email', 'phone', 'authenticators', 'status', 'created', 'groups'].join('\t'));
   for (const u of users) {
     const totp = (await auth.context.store.listTOTPFactors(u.id)).filter((f) => f.confirmedAt !== null).length;
     const phone = u.phone ? `${u.phone}${u.phoneVerifiedAt ? '' : ' (unverified)'}` : '-';
-    io.out([escapeControls(u.username), escapeControls(u.email ?? '-'), escapeControls(phone), String(totp), u.disabled ? 'disabled' : 'active', new Date(u.createdAt).toISOString()].join('\t'));
+    const groups = await auth.listGroups(u.id);
+    io.out([escapeControls(u.username), escapeControls(u.email ?? '-'), escapeControls(phone), String(totp), u.disabled ? 'disabled' : 'active', new Date(u.createdAt).toISOString(), groups.length === 0 ? '-' : escapeControls(groups.join(','))].join('\t'));
   }
 }
 

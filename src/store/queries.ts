@@ -119,6 +119,11 @@ export const SQL = {
     ON CONFLICT (bucket) DO UPDATE SET count = audit_events.count + 1, last_at = excluded.last_at, user_agent = excluded.user_agent, detail = excluded.detail`,
   listAudit: `SELECT ${AUDIT} FROM audit_events ORDER BY id DESC LIMIT ?`,
   listUserAudit: `SELECT ${AUDIT} FROM audit_events WHERE user_id = ? ORDER BY id DESC LIMIT ?`,
+  // Groups (forward-auth gate)
+  listUserGroups: 'SELECT name FROM user_groups WHERE user_id = ? ORDER BY name',
+  addUserGroup: 'INSERT INTO user_groups (user_id, name) VALUES (?, ?) ON CONFLICT (user_id, name) DO NOTHING',
+  removeUserGroup: 'DELETE FROM user_groups WHERE user_id = ? AND name = ?',
+
   lastUserAuditAt: 'SELECT at FROM audit_events WHERE user_id = ? AND type = ? AND method IS ? ORDER BY id DESC LIMIT 1',
 
   // Which secret key each stored secret or code hash depends on (`otpgate keys check`).

@@ -211,6 +211,17 @@ export const MIGRATIONS: readonly Migration[] = [
       'UPDATE sessions SET expires_at = created_at + 600000 WHERE level = 1 AND expires_at > created_at + 600000',
     ],
   },
+  {
+    version: 7,
+    description: 'groups per user, for the forward-auth gate (Remote-Groups, group: subjects)',
+    statements: () => [
+      `CREATE TABLE user_groups (
+        user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        PRIMARY KEY (user_id, name)
+      )`,
+    ],
+  },
 ];
 
 /** The schema version this code writes. */

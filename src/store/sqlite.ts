@@ -427,6 +427,9 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): SQLiteSto
     deletePendingLogin: (idHash) => run(() => op.deletePendingLogin(idHash)),
 
     createSession: (s) => run(() => op.createSession(s)),
+    listUserGroups: (userId) => run(() => stmt(SQL.listUserGroups).all(userId).map((row) => String(row.name))),
+    addUserGroup: (userId, group) => run(() => changes(SQL.addUserGroup, userId, group) === 1),
+    removeUserGroup: (userId, group) => run(() => changes(SQL.removeUserGroup, userId, group) === 1),
     getSession: (tokenHash) => run(() => { const row = stmt(SQL.selectSession).get(tokenHash); return row === undefined ? null : toSession(row); }),
     touchSession: (tokenHash, now) =>
       run(() => {

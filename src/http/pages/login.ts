@@ -8,6 +8,7 @@ import type { OTPModel, SignupModel } from '../views/auth-pages.ts';
 import { driftHint } from '../views/components.ts';
 import { PASSWORD_INPUT_MAX, flashOf, formField, pageContext, queryParam, redirect, sendHTML, tooManyAttempts, withFlash, unhandled } from './forms.ts';
 import { startSession } from '../cookies.ts';
+import { rememberReturnURL, safeReturnURL, signInPolicy, takeReturnURL } from '../return-url.ts';
 
 const METHODS: readonly FactorMethod[] = ['totp', 'email', 'sms', 'recovery'];
 const isMethod = (value: string): value is FactorMethod => (METHODS as readonly string[]).includes(value);
@@ -19,6 +20,8 @@ const DELIVERY_FAILED = "We couldn't send the code — try another method";
 export async function loginPages(app: FastifyInstance): Promise<void> {
   const { auth, otpgateConfig: config } = app;
   const signupOpen = () => config.signup === 'open';
+  const policy = signInPolicy(config);
+  if (policy !== null) app.addHook('onRequest', async (_request, reply) => { void reply.header('content-security-policy', policy); });
 
 
   // --- sign-up ---------------------------------------------------------------------
@@ -61,7 +64,10 @@ export async function loginPages(app: FastifyInstance): Promise<void> {
   // --- step one: the password ------------------------------------------------------
 
   app.get('/login', (request, reply) => {
-    if (request.session?.level === 2) return redirect(reply, '/');
+    // From the forward-auth gate: `rd` is the app to go back to, kept only when safe (return-url.ts).
+    const rd = safeReturnURL(queryParam(request, 'rd'), config);
+    if (request.session?.level === 2) return redirect(reply, rd ?? '/');
+    rememberReturnURL(request, reply, rd);
     return sendHTML(reply, 200, loginPage(pageContext(request, reply), { notice: flashOf(request), signupOpen: signupOpen() }));
   });
 
@@ -79,7 +85,8 @@ export async function loginPages(app: FastifyInstance): Promise<void> {
         return refuse(429, tooManyAttempts(reply, result.retryAfter));
       case 'enrollment_required':
         await startSession(request, reply, result.session);
-        return redirect(reply, '/settings/totp');
+        // A level-1 session passes the gate's one_factor rules only; elsewhere it enrolls.
+        return redirect(reply, takeReturnURL(request, reply) ?? '/settings/totp');
       case 'otp_required':
         setCookie(reply, COOKIE.pending, result.pendingLoginId, config.loginTTLSeconds);
         if (result.deliveryFailed) {
@@ -139,10 +146,13 @@ export async function loginPages(app: FastifyInstance): Promise<void> {
       case 'enrollment_required':
         // The code proved a factor that no longer counts: enroll one that does.
         await startSession(request, reply, result.session);
-        return redirect(reply, '/settings/totp');
-      case 'authenticated':
+        return redirect(reply, takeReturnURL(request, reply) ?? '/settings/totp');
+      case 'authenticated': {
         await startSession(request, reply, result.session, result.deviceToken);
+        const back = takeReturnURL(request, reply);
+        if (back !== null) return redirect(reply, back);
         return redirect(reply, result.method === 'recovery' ? withFlash('/', 'recovery_code_used') : '/');
+      }
       case 'invalid_code':
         if (result.attemptsLeft <= 0) return loginExpired(reply, 'attempts_exhausted');
         return showOTP(request, reply, 401, method, {

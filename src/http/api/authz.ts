@@ -1,0 +1,132 @@
+/**
+ * The forward-auth gate, Authelia-compatible in paths, headers and statuses:
+ *
+ *   /api/authz/auth-request   nginx `auth_request`: X-Original-URL, X-Original-Method
+ *   /api/authz/forward-auth   Traefik `forwardAuth`, Caddy `forward_auth`:
+ *                             X-Forwarded-Proto, -Host, -Uri, -Method
+ *
+ * 200 when the rules allow, with Remote-User, Remote-Groups (comma-separated), Remote-Name
+ * and Remote-Email for the app (the proxy must overwrite these, never pass the client's
+ * through); not signed in (or not enough): auth-request 401 with a Location to sign in,
+ * forward-auth 302 there for a browser and 401 for others; 403 when a rule denies.
+ * Only a peer in OTPGATE_TRUST_PROXY may ask (403 otherwise): the answer trusts the
+ * forwarded headers. Nothing is written but the session's throttled last-seen touch.
+ *
+ * A state table row of its own: anonymous gets 401/302, level 1 passes one_factor only
+ * (for its ten enrolling minutes), level 2 (fresh or stale) passes two_factor.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AccessControl } from '../../gate/access-control.ts';
+import { decideAccess } from '../../gate/rules.ts';
+import type { AccessRequest, AccessSubject } from '../../gate/rules.ts';
+import { safeReturnURL } from '../return-url.ts';
+import { trustedPeers } from '../trusted-peer.ts';
+
+type Endpoint = 'auth-request' | 'forward-auth';
+
+/** nginx's auth_request keeps the original method; Authelia answers every one of them. */
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+export function authzRoutes(access: AccessControl) {
+  return async function authz(app: FastifyInstance): Promise<void> {
+    const config = app.otpgateConfig;
+    const trusted = trustedPeers(config.trustProxy);
+    // A subrequest may carry the original Content-Type without its body: read nothing.
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', { bodyLimit: 1 }, (_request, _payload, done) => done(null, undefined));
+
+    const handle = (endpoint: Endpoint) => async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+      void reply.header('cache-control', 'no-store');
+      if (!trusted(request.socket.remoteAddress)) {
+        request.log.warn({ endpoint }, 'forward-auth: refused a peer outside OTPGATE_TRUST_PROXY');
+        return reply.code(403).send({ error: 'forbidden', message: 'Only a trusted proxy may ask' });
+      }
+      const target = endpoint === 'auth-request' ? fromNginx(request) : fromForwarded(request);
+      if (target === null) {
+        request.log.warn({ endpoint }, 'forward-auth: the proxy sent no usable original URL');
+        return reply.code(400).send({ error: 'invalid_request', message: 'The proxy sent no usable original URL and method' });
+      }
+      const session = request.session;
+      const identity = session === null ? null : await app.auth.identify(session);
+      const subject: AccessSubject | null = identity === null ? null : { username: identity.username, groups: identity.groups };
+      const decision = decideAccess(access.current(), target.request, subject);
+      const level = identity === null || session === null ? 0 : session.level;
+      request.log.debug({ endpoint, policy: decision.policy, rule: decision.rule, level }, 'forward-auth decision');
+      if (decision.policy === 'deny') return reply.code(403).send({ error: 'forbidden', message: 'Access denied by a rule' });
+      const needed = decision.policy === 'bypass' ? 0 : decision.policy === 'one_factor' ? 1 : 2;
+      if (level < needed) {
+        const rd = safeReturnURL(target.url, config);
+        const location = `${config.publicURL.origin}/login${rd === null ? '' : `?rd=${encodeURIComponent(rd)}`}`;
+        void reply.header('location', location);
+        const browser = endpoint === 'forward-auth' && /\btext\/html\b/i.test(request.headers.accept ?? '');
+        return reply.code(browser ? 302 : 401).send({ error: 'unauthenticated', message: 'Sign in first' });
+      }
+      // Always all four, empty for nobody: a proxy copying a header the answer lacks may
+      // otherwise pass its own placeholder text on (Caddy before 2.7 does).
+      const known = level >= 1 && identity !== null ? identity : null;
+      void reply.headers({
+        'remote-user': headerValue(known?.username ?? ''),
+        'remote-groups': (known?.groups ?? []).map(headerValue).join(','),
+        'remote-name': headerValue(known?.username ?? ''),
+        'remote-email': headerValue(known?.email ?? ''),
+      });
+      return reply.code(200).send({ status: 'ok' });
+    };
+
+    app.route({ method: [...METHODS], url: '/auth-request', handler: handle('auth-request') });
+    app.route({ method: [...METHODS], url: '/forward-auth', handler: handle('forward-auth') });
+    await Promise.resolve();
+  };
+}
+
+interface Target {
+  /** The original URL as the proxy gave it (normalised): the return URL after sign-in. */
+  url: string;
+  request: AccessRequest;
+}
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function fromNginx(request: FastifyRequest): Target | null {
+  const original = header(request, 'x-original-url');
+  return original === undefined ? null : target(original, header(request, 'x-original-method') ?? request.method, request.ip);
+}
+
+function fromForwarded(request: FastifyRequest): Target | null {
+  const host = header(request, 'x-forwarded-host');
+  if (host === undefined) return null;
+  const proto = (header(request, 'x-forwarded-proto') ?? 'https').toLowerCase();
+  if (proto !== 'https' && proto !== 'http') return null;
+  const uri = header(request, 'x-forwarded-uri') ?? '/';
+  if (!uri.startsWith('/')) return null;
+  return target(`${proto}://${host}${uri}`, header(request, 'x-forwarded-method') ?? request.method, request.ip);
+}
+
+function target(raw: string, method: string, ip: string): Target | null {
+  if (!/^https?:\/\/[^/?#@\\]+(?:[/?#]|$)/i.test(raw)) return null;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return null;
+  }
+  // Rules see the path as the app will: dot segments resolved (the URL parser did), escapes decoded.
+  let path: string;
+  try {
+    path = decodeURIComponent(url.pathname);
+  } catch {
+    return null;
+  }
+  // An escaped "/../" (%2F..%2F) would mean one path to the rules and another to some apps.
+  if (/(?:^|\/)\.{1,2}(?:\/|$)/.test(path)) return null;
+  if (!/^[A-Z]{1,16}$/.test(method.toUpperCase())) return null;
+  return { url: url.href, request: { host: url.hostname.toLowerCase(), path, method: method.toUpperCase(), ip } };
+}
+
+/** Header values are Latin-1 on the wire: a name beyond ASCII is sent percent-encoded (RFC 3986). */
+function headerValue(value: string): string {
+  return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
+}

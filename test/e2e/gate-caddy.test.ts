@@ -1,0 +1,3 @@
+import { gateJourneys } from './gate-journeys.ts';
+
+gateJourneys('caddy');

@@ -1,0 +1,189 @@
+/**
+ * The forward-auth gate's endpoints through app.inject: statuses, headers and the state
+ * table's row (anonymous 401/302, level 1 one_factor only, level 2 passes), with the
+ * rules read from a real file.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LightMyRequestResponse } from 'fastify';
+import { client, makeApp } from '../support/http.ts';
+import type { Client } from '../support/http.ts';
+import { decodeBase32, generateTOTP } from '../../src/otp/index.ts';
+
+const PASSWORD = 'marigold-teapot-58';
+const PROXY = '192.0.2.20';
+export const RULES = `default_policy: deny
+rules:
+  - domain: public.example.test
+    policy: bypass
+  - domain: "*.example.test"
+    resources: ["^/admin(/.*)?$"]
+    subject: ["group:admins"]
+    policy: two_factor
+  - domain: "*.example.test"
+    resources: ["^/admin(/.*)?$"]
+    policy: deny
+  - domain: app.example.test
+    resources: ["^/light(/.*)?$"]
+    policy: one_factor
+  - domain: app.example.test
+    policy: two_factor
+`;
+
+type App = Awaited<ReturnType<typeof makeApp>>;
+
+async function gateApp(env: Record<string, string> = {}) {
+  const dir = await mkdtemp(join(tmpdir(), 'otpgate-authz-'));
+  const rules = join(dir, 'rules.yaml');
+  await writeFile(rules, RULES);
+  return makeApp({}, { OTPGATE_TRUST_PROXY: PROXY, OTPGATE_ACCESS_RULES: rules, OTPGATE_COOKIE_DOMAIN: 'example.test', OTPGATE_PUBLIC_URL: 'https://auth.example.test', ...env });
+}
+
+/** nginx's auth_request subrequest for `url`, carrying the browser's cookies. */
+function nginxAsks(c: Client, url: string, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
+  return c.request('GET', '/api/authz/auth-request', undefined, { 'x-original-url': url, 'x-original-method': 'GET', 'x-forwarded-for': '198.51.100.7', ...headers });
+}
+
+/** Traefik's / Caddy's forward-auth request for https://HOST/URI. */
+function traefikAsks(c: Client, host: string, uri: string, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
+  return c.request('GET', '/api/authz/forward-auth', undefined, {
+    'x-forwarded-proto': 'https', 'x-forwarded-host': host, 'x-forwarded-uri': uri, 'x-forwarded-method': 'GET', ...headers,
+  });
+}
+
+/** A level-2 client: signs up (level 1), enrolls an authenticator (level 2). */
+async function signedIn(t: App, username: string): Promise<Client> {
+  const c = client(t.app, PROXY);
+  // The portal's own origin for writes.
+  const write = { origin: 'https://auth.example.test' };
+  assert.equal((await c.request('POST', '/api/signup', { username, password: PASSWORD }, write)).statusCode, 201);
+  const begun = c.json<{ factor_id: string; secret: string }>(await c.request('POST', '/api/factors/totp', { label: 'Phone' }, write));
+  const code = generateTOTP(decodeBase32(begun.secret), t.now());
+  assert.equal((await c.request('POST', '/api/factors/totp/verify', { factor_id: begun.factor_id, code }, write)).statusCode, 200);
+  return c;
+}
+
+describe('GET /api/authz/auth-request and /api/authz/forward-auth', () => {
+  it('answers 401 with a Location to sign in (the return URL in rd) when nobody is signed in', async () => {
+    const t = await gateApp();
+    const c = client(t.app, PROXY);
+    const response = await nginxAsks(c, 'https://app.example.test/reports?q=1');
+    assert.equal(response.statusCode, 401);
+    assert.equal(response.headers.location, `https://auth.example.test/login?rd=${encodeURIComponent('https://app.example.test/reports?q=1')}`);
+    assert.equal(response.headers['cache-control'], 'no-store');
+    assert.equal(response.headers['remote-user'], undefined);
+  });
+
+  it('forward-auth sends a browser (HTML Accept) 302 to sign in, and anything else 401', async () => {
+    const t = await gateApp();
+    const c = client(t.app, PROXY);
+    const browser = await traefikAsks(c, 'app.example.test', '/x', { accept: 'text/html,application/xhtml+xml' });
+    assert.equal(browser.statusCode, 302);
+    assert.equal(browser.headers.location, `https://auth.example.test/login?rd=${encodeURIComponent('https://app.example.test/x')}`);
+    assert.equal((await traefikAsks(c, 'app.example.test', '/x', { accept: 'application/json' })).statusCode, 401);
+  });
+
+  it('a level-2 session passes with Remote-User, Remote-Groups, Remote-Name and Remote-Email', async () => {
+    const t = await gateApp();
+    const c = await signedIn(t, 'ivy');
+    const user = await t.store.getUserByUsername('ivy');
+    assert.ok(user);
+    await t.auth.addToGroup(user.id, 'admins');
+    await t.auth.addToGroup(user.id, 'staff');
+    for (const response of [await nginxAsks(c, 'https://app.example.test/'), await traefikAsks(c, 'app.example.test', '/')]) {
+      assert.equal(response.statusCode, 200, response.body);
+      assert.equal(response.headers['remote-user'], 'ivy');
+      assert.equal(response.headers['remote-groups'], 'admins,staff');
+      assert.equal(response.headers['remote-name'], 'ivy');
+      assert.equal(response.headers['remote-email'], '');
+      assert.equal(response.headers['cache-control'], 'no-store');
+    }
+    // The group rule: admins pass /admin, everyone else meets the deny rule under it.
+    assert.equal((await nginxAsks(c, 'https://app.example.test/admin/users')).statusCode, 200);
+    await t.auth.removeFromGroup(user.id, 'admins');
+    assert.equal((await nginxAsks(c, 'https://app.example.test/admin/users')).statusCode, 403);
+  });
+
+  it('a level-1 (password only, enrolling) session passes one_factor paths only', async () => {
+    const t = await gateApp();
+    const c = client(t.app, PROXY);
+    assert.equal((await c.request('POST', '/api/signup', { username: 'lou', password: PASSWORD }, { origin: 'https://auth.example.test' })).statusCode, 201);
+    const light = await nginxAsks(c, 'https://app.example.test/light/page');
+    assert.equal(light.statusCode, 200);
+    assert.equal(light.headers['remote-user'], 'lou');
+    assert.equal((await nginxAsks(c, 'https://app.example.test/heavy')).statusCode, 401);
+    // A password-only session is for enrolling, ten minutes long: after that the gate asks again.
+    t.advance(10 * 60_000);
+    assert.equal((await nginxAsks(c, 'https://app.example.test/light/page')).statusCode, 401);
+  });
+
+  it('bypass answers 200 without a session; a host no rule names gets the default deny', async () => {
+    const t = await gateApp();
+    const c = client(t.app, PROXY);
+    assert.equal((await nginxAsks(c, 'https://public.example.test/anything')).statusCode, 200);
+    assert.equal((await nginxAsks(c, 'https://other.example.test/')).statusCode, 403);
+  });
+
+  it('a stale level-2 session still passes (an hour later, kept alive)', async () => {
+    const t = await gateApp({ OTPGATE_SESSION_IDLE: '3600' });
+    const c = await signedIn(t, 'ivy');
+    for (let i = 0; i < 4; i++) {
+      t.advance(20 * 60_000);
+      assert.equal((await nginxAsks(c, 'https://app.example.test/')).statusCode, 200);
+    }
+  });
+
+  it('answers a peer outside OTPGATE_TRUST_PROXY 403, whatever it forwards', async () => {
+    const t = await gateApp();
+    const c = await signedIn(t, 'ivy');
+    const outsider = client(t.app, '203.0.113.9');
+    for (const [name, value] of c.cookies) outsider.cookies.set(name, value);
+    const response = await nginxAsks(outsider, 'https://app.example.test/', { 'x-forwarded-for': PROXY });
+    assert.equal(response.statusCode, 403);
+    assert.equal(response.headers['remote-user'], undefined);
+    const noProxy = await makeApp({}, {});
+    assert.equal((await nginxAsks(client(noProxy.app, PROXY), 'https://app.example.test/')).statusCode, 403);
+  });
+
+  it('answers 400 when the proxy sends no usable original URL', async () => {
+    const t = await gateApp();
+    const c = client(t.app, PROXY);
+    assert.equal((await c.request('GET', '/api/authz/auth-request')).statusCode, 400);
+    assert.equal((await nginxAsks(c, '//app.example.test/')).statusCode, 400);
+    assert.equal((await nginxAsks(c, 'https://app.example.test/light%2F..%2Fheavy')).statusCode, 400);
+    assert.equal((await c.request('GET', '/api/authz/forward-auth', undefined, { 'x-forwarded-uri': '/' })).statusCode, 400);
+  });
+
+  it('resolves dot segments before matching, so /light/../heavy is not a one_factor path', async () => {
+    const t = await gateApp();
+    const c = client(t.app, PROXY);
+    assert.equal((await c.request('POST', '/api/signup', { username: 'lou', password: PASSWORD }, { origin: 'https://auth.example.test' })).statusCode, 201);
+    assert.equal((await nginxAsks(c, 'https://app.example.test/light/../heavy')).statusCode, 401);
+    assert.equal((await nginxAsks(c, 'https://app.example.test/light/%2e%2e/heavy')).statusCode, 401);
+  });
+
+  it('answers the methods nginx keeps on its subrequest (POST without a body, any Content-Type)', async () => {
+    const t = await gateApp();
+    const c = await signedIn(t, 'ivy');
+    const response = await t.app.inject({
+      method: 'POST', url: '/api/authz/auth-request', remoteAddress: PROXY,
+      headers: { 'x-original-url': 'https://app.example.test/form', 'x-original-method': 'POST', 'content-type': 'application/x-www-form-urlencoded', origin: 'https://app.example.test' },
+      cookies: Object.fromEntries(c.cookies),
+    });
+    assert.equal(response.statusCode, 200, response.body);
+  });
+
+  it('signing out at the portal blocks every app at once: the next decision is 401', async () => {
+    const t = await gateApp();
+    const c = await signedIn(t, 'ivy');
+    assert.equal((await nginxAsks(c, 'https://app.example.test/')).statusCode, 200);
+    const stolen = new Map(c.cookies);
+    assert.equal((await c.request('POST', '/api/logout', undefined, { origin: 'https://auth.example.test' })).statusCode, 204);
+    const replay = client(t.app, PROXY);
+    for (const [name, value] of stolen) replay.cookies.set(name, value);
+    assert.equal((await nginxAsks(replay, 'https://app.example.test/')).statusCode, 401);
+  });
+});
