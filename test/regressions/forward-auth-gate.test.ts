@@ -26,9 +26,9 @@ function submit(b: Browser, page: Response, action: string, values: Record<strin
 async function enrolled(t: Pages, b: Browser, username: string): Promise<KeyObject> {
   const signedUp = await submit(b, await b.get('/signup'), '/signup', { username, password: PASSWORD });
   assert.equal(signedUp.location, '/settings/totp');
-  const qr = await submit(b, await b.get('/settings/totp'), '/settings/totp', { label: 'Phone' });
+  const qr = await b.follow(await submit(b, await b.get('/settings/totp'), '/settings/totp', { label: 'Phone' }));
   const key = totpKeyFrom(qr.body);
-  const done = await submit(b, qr, '/settings/totp/confirm', { code: generateTOTP(key, t.engine.now()) });
+  const done = await b.follow(await submit(b, qr, '/settings/totp/confirm', { code: generateTOTP(key, t.engine.now()) }));
   assert.ok(recoveryCodesFrom(done.body).length > 0);
   return key;
 }
