@@ -1,6 +1,5 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,21 +9,9 @@ import { join } from 'node:path';
 import { openRuntime } from '../src/runtime.ts';
 import { loadConfig } from '../src/config.ts';
 import { decodeBase32, generateTOTP } from '../src/otp/index.ts';
+import { runCLI as run } from './support/cli.ts';
 
-const BIN = join(import.meta.dirname, '..', 'bin', 'otpgate.js');
 
-function run(args: string[], env: NodeJS.ProcessEnv, stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
-}
 
 describe('otpgate CLI', () => {
   it('adds a user, then reset-2fa sends them back to enrollment', async () => {

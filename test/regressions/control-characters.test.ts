@@ -1,7 +1,6 @@
 /** Finding 19: terminal escapes reach the operator (emails, user agents, old rows). */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,24 +8,13 @@ import { escapeControls, normalizeEmail } from '../../src/auth/normalize.ts';
 import { createConsoleSender } from '../../src/delivery/console.ts';
 import { openSQLiteStore } from '../../src/store/sqlite.ts';
 import { client, makeApp } from '../support/http.ts';
+import { runCLI as run } from '../support/cli.ts';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'otpgate.js');
 const PASSWORD = 'marigold-teapot-58';
 // ESC (C0), DEL, CSI as one C1 byte (U+009B), and a right-to-left override.
 const NASTY = ['\u001b', '\u007f', '\u009b', '\u0085', '\u202e', '\u2067'];
 const RAW = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
-function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('finding 19: control characters', () => {
   it('finding 19: escapeControls() makes C0, DEL, C1 and bidi controls visible and leaves other text alone', () => {

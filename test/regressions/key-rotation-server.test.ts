@@ -4,7 +4,6 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,8 +12,8 @@ import { createKeyring } from '../../src/auth/keyring.ts';
 import { decodeBase32, generateTOTP } from '../../src/otp/index.ts';
 import type { BrowserLikeClient, RunningServer } from '../support/server.ts';
 import { httpsClient, startServer } from '../support/server.ts';
+import { runCLI } from '../support/cli.ts';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'otpgate.js');
 const PASSWORD = 'rotation-Pw-3e9b71';
 
 const keyA = randomBytes(32);
@@ -22,17 +21,7 @@ const keyB = randomBytes(32);
 const idOf = (key: Buffer): string => createKeyring(key).current.id;
 const b64 = (key: Buffer): string => key.toString('base64');
 
-function keysCheck(dataDir: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'keys', 'check'], { env: { PATH: process.env.PATH, OTPGATE_DATA_DIR: dataDir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const keysCheck = (dataDir: string, env: Record<string, string>) => runCLI(['keys', 'check'], { OTPGATE_DATA_DIR: dataDir, ...env });
 
 /** The counts `keys check` printed for `keyId`: [status, totp secrets, recovery codes]. */
 function row(stdout: string, keyId: string): [string, number, number] | null {
