@@ -120,8 +120,11 @@ function target(raw: string, method: string, ip: string): Target | null {
   } catch {
     return null;
   }
-  // An escaped "/../" (%2F..%2F) would mean one path to the rules and another to some apps.
-  if (/(?:^|\/)\.{1,2}(?:\/|$)/.test(path)) return null;
+  // A path an app could read otherwise than the rules do is refused, not matched: an
+  // escaped "/../" (%2F..%2F) or slash, an empty segment ("//admin" is "/admin" to most
+  // servers), a backslash, a ";" parameter ("/admin;x", "/..;/") or a control character.
+  if (/%2f|%5c/i.test(url.pathname)) return null;
+  if (/(?:^|\/)\.{1,2}(?:\/|$)|\/\/|[\\;\u0000-\u001f\u007f]/.test(path)) return null;
   if (!/^[A-Z]{1,16}$/.test(method.toUpperCase())) return null;
   return { url: url.href, request: { host: url.hostname.toLowerCase(), path, method: method.toUpperCase(), ip } };
 }
