@@ -16,6 +16,7 @@ import { recordEvent } from './audit.ts';
 import { freshOrReauthenticated } from './reauth.ts';
 import type { Reauthentication } from './reauth.ts';
 import { retryAfterSeconds, throttleKey } from './throttle.ts';
+import { notify } from './notifications.ts';
 
 const CODE_ATTEMPTS = 5;
 /** Verification mails per account: a bucket of 3, one back every 8 hours (3 a day). */
@@ -118,6 +119,7 @@ export async function verifyEmail(ctx: AuthContext, session: Session, code: stri
     await recordEvent(ctx, 'code_refused', { userId: session.userId, method: 'email', client, detail: { reason: 'email_verification' } });
     return { status: 'invalid_code', attemptsLeft: CODE_ATTEMPTS - attempts };
   }
+  const before = await ctx.store.getUserById(session.userId);
   const counts = ctx.factors.has('email');
   const replacement = counts && session.level === 1 ? newSession(ctx, session.userId, 2, client) : null;
   const done = await ctx.store.confirmEmail({
@@ -130,5 +132,9 @@ export async function verifyEmail(ctx: AuthContext, session: Session, code: stri
   }
   await ctx.store.resetAttempts(throttleKey.enrollment(session.userId));
   await recordEvent(ctx, 'email_verified', { userId: session.userId, method: 'email', client });
+  // The old, verified address hears that the account's mail (a second factor) went elsewhere.
+  if (before?.email && before.emailVerifiedAt !== null && before.email !== waiting.email) {
+    notify(ctx, session.userId, { type: 'email_changed', email: waiting.email }, client, { to: before.email });
+  }
   return replacement ? { status: 'verified', email: waiting.email, session: replacement } : { status: 'verified', email: waiting.email };
 }

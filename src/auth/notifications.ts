@@ -2,7 +2,7 @@
  * Security notifications by email (ASVS 6.3.5, 6.3.7; SECURITY.md items 22, 30, 34):
  * a sign-in from a new browser or address, a right password followed by a wrong code,
  * an authenticator added or removed, a recovery code used, new recovery codes, a
- * password change, a phone number confirmed.
+ * password change, a phone number confirmed, the email address moved (told to the old one).
  *
  * Best effort and in the background: `notify` returns at once, so a slow or failing
  * mail server never delays or fails the request that caused it. Failures go to
@@ -25,7 +25,9 @@ export type SecurityEvent =
   | { type: 'recovery_code_used'; left: number }
   | { type: 'recovery_codes_regenerated' }
   | { type: 'password_changed'; revokedSessions: number }
-  | { type: 'phone_verified'; phone: string };
+  | { type: 'phone_verified'; phone: string }
+  /** Sent to the old address (`notify`'s `to`): the account's mail now goes elsewhere. */
+  | { type: 'email_changed'; email: string };
 
 /** At most this many recovery codes left, the notification asks for a new set. */
 export const FEW_RECOVERY_CODES = 3;
@@ -35,9 +37,9 @@ export const NOTIFY_WINDOW_MS = 10 * 60_000;
 const FAMILIAR_LOOKBACK = 200;
 
 /** Starts sending a notification about `event` and returns at once; never throws. */
-export function notify(ctx: AuthContext, userId: string, event: SecurityEvent, client: ClientInfo): void {
+export function notify(ctx: AuthContext, userId: string, event: SecurityEvent, client: ClientInfo, options: { to?: string } = {}): void {
   const at = ctx.now();
-  const task = deliver(ctx, userId, event, client, at).catch((error: unknown) => {
+  const task = deliver(ctx, userId, event, client, at, options.to).catch((error: unknown) => {
     try {
       ctx.onDeliveryError(error, 'email');
     } catch {
@@ -48,15 +50,18 @@ export function notify(ctx: AuthContext, userId: string, event: SecurityEvent, c
   void task.finally(() => ctx.notifications.delete(task));
 }
 
-async function deliver(ctx: AuthContext, userId: string, event: SecurityEvent, client: ClientInfo, at: number): Promise<void> {
+async function deliver(ctx: AuthContext, userId: string, event: SecurityEvent, client: ClientInfo, at: number, to?: string): Promise<void> {
   const user = await ctx.store.getUserById(userId);
-  // Only a verified address gets mail beyond its verification code (issue 12, finding 11).
-  if (!user?.email || user.emailVerifiedAt === null || !ctx.sender.supports('email')) return;
+  if (!user || !ctx.sender.supports('email')) return;
+  // Only a verified address gets mail beyond its verification code (issue 12, finding 11);
+  // `to` is an address the caller knows was verified (the old one, when the email moves).
+  const address = to ?? (user.emailVerifiedAt === null ? null : user.email);
+  if (!address) return;
   if (event.type === 'new_sign_in' && (await isFamiliarClient(ctx, user, client))) return;
   const claim = await ctx.store.claimNotification(`${user.id}:${event.type}`, at, NOTIFY_WINDOW_MS);
   if (!claim.send) return;
   const heldBack = claim.suppressed > 0 && claim.since !== null ? { suppressed: { count: claim.suppressed, since: claim.since } } : {};
-  await ctx.sender.send(notificationMessage(event, { to: user.email, username: user.username, issuer: ctx.issuer, at, client, ...heldBack }));
+  await ctx.sender.send(notificationMessage(event, { to: address, username: user.username, issuer: ctx.issuer, at, client, ...heldBack }));
 }
 
 /**
@@ -98,6 +103,7 @@ const HELD_BACK: Record<SecurityEvent['type'], string> = {
   recovery_codes_regenerated: 'new sets of recovery codes',
   password_changed: 'password changes',
   phone_verified: 'phone numbers confirmed',
+  email_changed: 'email address changes',
 };
 
 /** The email for `event`: what happened, when (UTC), from which address and browser, and what to do if it was not you. */
@@ -146,6 +152,10 @@ export function notificationMessage(event: SecurityEvent, c: NotificationContext
       subject = `Phone number confirmed on your ${c.issuer} account`;
       lines = [`The phone number ${maskPhone(event.phone)} was confirmed for ${account}. Sign-in codes can now be sent to it by SMS.`, '', ...where(c), '', notYou];
       break;
+    case 'email_changed':
+      subject = `The email address of your ${c.issuer} account was changed`;
+      lines = [`The email address of ${account} is now ${maskEmail(event.email)}. Codes and notices no longer come to this address.`, '', ...where(c), '', notYou];
+      break;
   }
   if (c.suppressed !== undefined && c.suppressed.count > 0) {
     lines.unshift(
@@ -154,6 +164,12 @@ export function notificationMessage(event: SecurityEvent, c: NotificationContext
     );
   }
   return { channel: 'email', to: c.to, kind: 'notification', subject, text: lines.join('\n') };
+}
+
+/** `th***@example.test`: enough for the owner to recognise, not a full address for a reader of the old mailbox. */
+function maskEmail(email: string): string {
+  const at = email.lastIndexOf('@');
+  return at < 0 ? '***' : `${clean(email.slice(0, Math.min(2, at)), 2)}***${clean(email.slice(at), 254)}`;
 }
 
 function where(c: NotificationContext): string[] {
