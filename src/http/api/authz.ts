@@ -19,6 +19,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccessControl } from '../../gate/access-control.ts';
 import { decideAccess } from '../../gate/rules.ts';
 import type { AccessRequest, AccessSubject } from '../../gate/rules.ts';
+import { COOKIE, readCookie } from '../cookies.ts';
 import { safeReturnURL } from '../return-url.ts';
 import { trustedPeers } from '../trusted-peer.ts';
 
@@ -46,11 +47,12 @@ export function authzRoutes(access: AccessControl) {
         request.log.warn({ endpoint }, 'forward-auth: the proxy sent no usable original URL');
         return reply.code(400).send({ error: 'invalid_request', message: 'The proxy sent no usable original URL and method' });
       }
-      const session = request.session;
-      const identity = session === null ? null : await app.auth.identify(session);
-      const subject: AccessSubject | null = identity === null ? null : { username: identity.username, groups: identity.groups };
-      const decision = decideAccess(access.current(), target.request, subject);
-      const level = identity === null || session === null ? 0 : session.level;
+      // One Store read for session, account and groups (the route is ownSession: no other lookup ran).
+      const token = readCookie(request, COOKIE.session);
+      const found = token ? await app.auth.identifyToken(token) : null;
+      const identity: (AccessSubject & { email: string | null }) | null = found === null ? null : found.identity;
+      const decision = decideAccess(access.current(), target.request, identity);
+      const level = found === null ? 0 : found.session.level;
       request.log.debug({ endpoint, policy: decision.policy, rule: decision.rule, level }, 'forward-auth decision');
       if (decision.policy === 'deny') return reply.code(403).send({ error: 'forbidden', message: 'Access denied by a rule' });
       const needed = decision.policy === 'bypass' ? 0 : decision.policy === 'one_factor' ? 1 : 2;
@@ -63,7 +65,7 @@ export function authzRoutes(access: AccessControl) {
       }
       // Always all four, empty for nobody: a proxy copying a header the answer lacks may
       // otherwise pass its own placeholder text on (Caddy before 2.7 does).
-      const known = level >= 1 && identity !== null ? identity : null;
+      const known = level >= 1 ? identity : null;
       void reply.headers({
         'remote-user': headerValue(known?.username ?? ''),
         'remote-groups': (known?.groups ?? []).map(headerValue).join(','),
@@ -73,8 +75,8 @@ export function authzRoutes(access: AccessControl) {
       return reply.code(200).send({ status: 'ok' });
     };
 
-    app.route({ method: [...METHODS], url: '/auth-request', handler: handle('auth-request') });
-    app.route({ method: [...METHODS], url: '/forward-auth', handler: handle('forward-auth') });
+    app.route({ method: [...METHODS], url: '/auth-request', config: { ownSession: true }, handler: handle('auth-request') });
+    app.route({ method: [...METHODS], url: '/forward-auth', config: { ownSession: true }, handler: handle('forward-auth') });
     await Promise.resolve();
   };
 }
