@@ -67,8 +67,8 @@ export function createAuth(options: AuthOptions) {
     /** Waits for security notifications still being sent (tests, shutdown). */
     flushNotifications: () => ctx.settle(),
 
-    /** The forward-auth gate's view of a session's account (username, email, groups), or null. */
-    identify: (session: Session) => identity.identify(ctx, session),
+    /** The forward-auth gate's view of a session token: the live session and its account (username, verified email, groups), or null. */
+    identifyToken: (token: string) => identity.identifyToken(ctx, token),
     listGroups: (userId: string) => ctx.store.listUserGroups(userId),
     addToGroup: (userId: string, group: string) => ctx.store.addUserGroup(userId, group),
     removeFromGroup: (userId: string, group: string) => ctx.store.removeUserGroup(userId, group),

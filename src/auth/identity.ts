@@ -1,11 +1,13 @@
 /**
  * Who a session belongs to, as the forward-auth gate tells the apps behind it
- * (Remote-User, Remote-Groups, Remote-Name, Remote-Email), and the operator's group
- * changes. Two indexed point reads per lookup, no writes: it runs on every proxied request.
+ * (Remote-User, Remote-Groups, Remote-Name, Remote-Email). It runs on every proxied
+ * request: one indexed Store read (session, account and groups together), the same checks
+ * as validateSession, and no write but the throttled last-seen touch.
  */
 import type { Session } from './ports.ts';
 import type { AuthContext } from './context.ts';
-import { ENROLLMENT_TTL_MS } from './ports.ts';
+import { hashToken } from './tokens.ts';
+import { isSessionOver, needsTouch, touch } from './sessions.ts';
 
 export interface Identity {
   username: string;
@@ -13,11 +15,30 @@ export interface Identity {
   groups: string[];
 }
 
-/** The identity of a live session's account; null when the account is gone or disabled, or the session is a level-1 one past its ten minutes. */
-export async function identify(ctx: AuthContext, session: Session): Promise<Identity | null> {
-  if (session.level === 1 && ctx.now() - session.createdAt >= ENROLLMENT_TTL_MS) return null;
-  const [user, groups] = await Promise.all([ctx.store.getUserById(session.userId), ctx.store.listUserGroups(session.userId)]);
+export interface IdentifiedSession {
+  session: Session;
+  identity: Identity;
+}
+
+/**
+ * The live session of a session cookie's token and its account, or null: unknown, idle
+ * too long, past its end, a level-1 one past its ten minutes (these are deleted, as
+ * validateSession does), or the account gone or disabled.
+ */
+export async function identifyToken(ctx: AuthContext, token: string): Promise<IdentifiedSession | null> {
+  if (typeof token !== 'string' || token.length !== 43) return null;
+  const tokenHash = hashToken(token);
+  const found = await ctx.store.getSessionWithAccount(tokenHash);
+  if (found === null) return null;
+  const { session, user } = found;
+  const now = ctx.now();
+  if (isSessionOver(ctx, session, now)) {
+    await ctx.store.deleteSession(tokenHash);
+    return null;
+  }
+  // Disabling ends the sessions in its own transaction; this also refuses a disabled flag written any other way.
   if (user === null || user.disabled) return null;
+  if (needsTouch(session, now)) await touch(ctx, session, now);
   // Apps may trust Remote-Email: only an address its owner proved with a code is passed on.
-  return { username: user.username, email: user.emailVerifiedAt === null ? null : user.email, groups };
+  return { session, identity: { username: user.username, email: user.emailVerifiedAt === null ? null : user.email, groups: found.groups } };
 }

@@ -95,6 +95,13 @@ export interface Session {
   expiresAt: number;
 }
 
+/** A session with the account facts the forward-auth gate passes on (Store.getSessionWithAccount). */
+export interface SessionWithAccount {
+  session: Session;
+  user: Pick<User, 'username' | 'email' | 'emailVerifiedAt' | 'disabled'> | null;
+  groups: string[];
+}
+
 /**
  * A secret made by a POST and shown by the GET it redirects to, once (the authenticator's
  * key, new recovery codes): sealed with the keyring, bound to one session, single use.
@@ -402,6 +409,12 @@ export interface Store {
 
   // Groups (forward-auth gate: Remote-Groups and group: subjects); names are stored as given
   listUserGroups(userId: string): Promise<string[]>;
+  /**
+   * The gate's one read per decision: the session of a token hash, what Remote-* tells apps
+   * about its account (`user` null when the row is gone) and its groups in name order.
+   * Checks nothing: expiry and the disabled flag are the caller's (identity.ts).
+   */
+  getSessionWithAccount(tokenHash: string): Promise<SessionWithAccount | null>;
   /** True when the user was not in the group before. */
   addUserGroup(userId: string, group: string): Promise<boolean>;
   /** True when the user was in the group. */

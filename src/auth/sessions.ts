@@ -61,19 +61,31 @@ export async function validateSession(ctx: AuthContext, token: string): Promise<
   const session = await ctx.store.getSession(tokenHash);
   if (!session) return null;
   const now = ctx.now();
-  const levelOneOver = session.level === 1 && now >= session.createdAt + ENROLLMENT_TTL_MS;
-  if (levelOneOver || now >= session.expiresAt || now >= session.lastSeenAt + idleCutoffMs(ctx)) {
+  if (isSessionOver(ctx, session, now)) {
     await ctx.store.deleteSession(tokenHash);
     return null;
   }
   // Disabling ends the sessions in its own transaction; this also refuses a disabled flag written any other way.
   const user = await ctx.store.getUserById(session.userId);
   if (!user || user.disabled) return null;
-  if (now - session.lastSeenAt >= TOUCH_INTERVAL_MS) {
-    await ctx.store.touchSession(tokenHash, now);
-    session.lastSeenAt = now;
-  }
+  if (needsTouch(session, now)) await touch(ctx, session, now);
   return session;
+}
+
+/** Idle too long, past its absolute end, or a level-1 session past its ten minutes: the caller deletes it. */
+export function isSessionOver(ctx: Pick<AuthContext, 'sessionIdleMs'>, session: Session, now: number): boolean {
+  const levelOneOver = session.level === 1 && now >= session.createdAt + ENROLLMENT_TTL_MS;
+  return levelOneOver || now >= session.expiresAt || now >= session.lastSeenAt + idleCutoffMs(ctx);
+}
+
+/** last_seen_at is due a write (throttled: at most once per TOUCH_INTERVAL_MS). */
+export function needsTouch(session: Session, now: number): boolean {
+  return now - session.lastSeenAt >= TOUCH_INTERVAL_MS;
+}
+
+export async function touch(ctx: AuthContext, session: Session, now: number): Promise<void> {
+  await ctx.store.touchSession(session.tokenHash, now);
+  session.lastSeenAt = now;
 }
 
 /** Replaces a session by a new one at `level` (I6: a new id at every change of level). */

@@ -121,6 +121,11 @@ export const SQL = {
   listUserAudit: `SELECT ${AUDIT} FROM audit_events WHERE user_id = ? ORDER BY id DESC LIMIT ?`,
   // Groups (forward-auth gate)
   listUserGroups: 'SELECT name FROM user_groups WHERE user_id = ? ORDER BY name',
+  /** The gate's read: session, account and groups (a JSON array, in name order) in one statement. */
+  selectSessionWithAccount: `SELECT ${SESSION.split(', ').map((c) => `s.${c}`).join(', ')},
+      u.username, u.email, u.email_verified_at, u.disabled,
+      (SELECT json_group_array(g.name ORDER BY g.name) FROM user_groups g WHERE g.user_id = s.user_id) AS groups
+    FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`,
   addUserGroup: 'INSERT INTO user_groups (user_id, name) VALUES (?, ?) ON CONFLICT (user_id, name) DO NOTHING',
   removeUserGroup: 'DELETE FROM user_groups WHERE user_id = ? AND name = ?',
 

@@ -3,7 +3,7 @@
  * of column values; integers may come back as number, bigint or (pg BIGINT) string.
  * A value of an unexpected type throws: the schema and the code disagree.
  */
-import type { AuditEvent, DeliveryChannel, Device, EmailVerification, FactorMethod, OneTimeView, PendingLogin, PhoneVerification, Session, StoredAuditEvent, TOTPFactor, User } from '../auth/ports.ts';
+import type { AuditEvent, DeliveryChannel, Device, EmailVerification, FactorMethod, OneTimeView, PendingLogin, PhoneVerification, Session, SessionWithAccount, StoredAuditEvent, TOTPFactor, User } from '../auth/ports.ts';
 import type { AttemptRow, BucketRow } from './rules.ts';
 
 export type Row = Readonly<Record<string, unknown>>;
@@ -154,6 +154,18 @@ export function toSession(row: Row): Session {
     createdAt: num(row, 'created_at'),
     lastSeenAt: num(row, 'last_seen_at'),
     expiresAt: num(row, 'expires_at'),
+  };
+}
+
+/** A row of SQL.selectSessionWithAccount. */
+export function toSessionWithAccount(row: Row): SessionWithAccount {
+  const username = strOrNull(row, 'username');
+  const groups: unknown = JSON.parse(str(row, 'groups'));
+  if (!Array.isArray(groups) || !groups.every((g) => typeof g === 'string')) return fail('groups', groups);
+  return {
+    session: toSession(row),
+    user: username === null ? null : { username, email: strOrNull(row, 'email'), emailVerifiedAt: numOrNull(row, 'email_verified_at'), disabled: num(row, 'disabled') !== 0 },
+    groups,
   };
 }
 

@@ -27,7 +27,7 @@ import type { CheckpointerOptions } from './checkpointer.ts';
 import { groupSync } from './group-sync.ts';
 import { SQL, SWEEP_SQL, updateUserStatement } from './queries.ts';
 import { decideAttempt, decideTake } from './rules.ts';
-import { num, numOrNull, str, strOrNull, toAttemptRow, toBucketRow, toDevice, toEmailVerification, toOneTimeView, toPendingLogin, toPhoneVerification, toSession, toStoredAuditEvent, toTOTPFactor, toUser } from './rows.ts';
+import { num, numOrNull, str, strOrNull, toAttemptRow, toBucketRow, toDevice, toEmailVerification, toOneTimeView, toPendingLogin, toPhoneVerification, toSession, toSessionWithAccount, toStoredAuditEvent, toTOTPFactor, toUser } from './rows.ts';
 import { SCHEMA_VERSION_SQL, SQLITE_DIALECT, pendingMigrations } from './schema.ts';
 
 export interface SQLiteStoreOptions {
@@ -428,6 +428,7 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): SQLiteSto
 
     createSession: (s) => run(() => op.createSession(s)),
     listUserGroups: (userId) => run(() => stmt(SQL.listUserGroups).all(userId).map((row) => String(row.name))),
+    getSessionWithAccount: (tokenHash) => run(() => { const row = stmt(SQL.selectSessionWithAccount).get(tokenHash); return row === undefined ? null : toSessionWithAccount(row); }),
     addUserGroup: (userId, group) => run(() => changes(SQL.addUserGroup, userId, group) === 1),
     removeUserGroup: (userId, group) => run(() => changes(SQL.removeUserGroup, userId, group) === 1),
     getSession: (tokenHash) => run(() => { const row = stmt(SQL.selectSession).get(tokenHash); return row === undefined ? null : toSession(row); }),

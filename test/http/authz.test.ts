@@ -186,4 +186,53 @@ describe('GET /api/authz/auth-request and /api/authz/forward-auth', () => {
     for (const [name, value] of stolen) replay.cookies.set(name, value);
     assert.equal((await nginxAsks(replay, 'https://app.example.test/')).statusCode, 401);
   });
+
+  it('auth-request answers carry no body (Content-Length: 0) whatever the status, so nginx keeps its connection to otpgate; forward-auth keeps its refusal bodies', async () => {
+    const t = await gateApp();
+    const nobody = client(t.app, PROXY);
+    const c = await signedIn(t, 'ivy');
+    const answers = [
+      await nginxAsks(c, 'https://app.example.test/'),
+      await nginxAsks(nobody, 'https://app.example.test/'),
+      await nginxAsks(c, 'https://app.example.test/admin'),
+      await nginxAsks(c, 'not a url'),
+      await nginxAsks(client(t.app, '203.0.113.9'), 'https://app.example.test/'),
+    ];
+    assert.deepEqual(answers.map((r) => r.statusCode), [200, 401, 403, 400, 403]);
+    for (const r of answers) {
+      assert.equal(r.body, '', `${r.statusCode}`);
+      assert.equal(r.headers['content-length'], '0', `${r.statusCode}`);
+    }
+    assert.equal((await traefikAsks(c, 'app.example.test', '/')).body, '');
+    const refused = await traefikAsks(nobody, 'app.example.test', '/', { accept: 'application/json' });
+    assert.equal(refused.statusCode, 401);
+    assert.equal(nobody.json(refused).error, 'unauthenticated');
+  });
+
+  it('a decision for a live session is one Store read (session, account and groups at once) and, inside the touch interval, writes nothing', async () => {
+    const t = await gateApp();
+    const c = await signedIn(t, 'ivy');
+    const user = await t.store.getUserByUsername('ivy');
+    assert.ok(user);
+    await t.auth.addToGroup(user.id, 'admins');
+    const calls: string[] = [];
+    const store = t.store as unknown as Record<string, unknown>;
+    for (const [name, value] of Object.entries(store)) {
+      if (typeof value !== 'function') continue;
+      const method = value as (...args: unknown[]) => unknown;
+      store[name] = (...args: unknown[]) => {
+        calls.push(name);
+        return method(...args);
+      };
+    }
+    const response = await nginxAsks(c, 'https://app.example.test/admin');
+    assert.equal(response.statusCode, 200);
+    assert.equal(response.headers['remote-groups'], 'admins');
+    assert.deepEqual(calls, ['getSessionWithAccount']);
+    // Past the touch interval the one write is last_seen_at.
+    calls.length = 0;
+    t.advance(60_000);
+    assert.equal((await nginxAsks(c, 'https://app.example.test/admin')).statusCode, 200);
+    assert.deepEqual(calls, ['getSessionWithAccount', 'touchSession']);
+  });
 });

@@ -19,6 +19,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccessControl } from '../../gate/access-control.ts';
 import { decideAccess } from '../../gate/rules.ts';
 import type { AccessRequest, AccessSubject } from '../../gate/rules.ts';
+import { COOKIE, readCookie } from '../cookies.ts';
 import { safeReturnURL } from '../return-url.ts';
 import { trustedPeers } from '../trusted-peer.ts';
 
@@ -39,44 +40,56 @@ export function authzRoutes(access: AccessControl) {
       void reply.header('cache-control', 'no-store');
       if (!trusted(request.socket.remoteAddress)) {
         request.log.warn({ endpoint }, 'forward-auth: refused a peer outside OTPGATE_TRUST_PROXY');
-        return reply.code(403).send({ error: 'forbidden', message: 'Only a trusted proxy may ask' });
+        return answer(endpoint, reply, 403, { error: 'forbidden', message: 'Only a trusted proxy may ask' });
       }
       const target = endpoint === 'auth-request' ? fromNginx(request) : fromForwarded(request);
       if (target === null) {
         request.log.warn({ endpoint }, 'forward-auth: the proxy sent no usable original URL');
-        return reply.code(400).send({ error: 'invalid_request', message: 'The proxy sent no usable original URL and method' });
+        return answer(endpoint, reply, 400, { error: 'invalid_request', message: 'The proxy sent no usable original URL and method' });
       }
-      const session = request.session;
-      const identity = session === null ? null : await app.auth.identify(session);
-      const subject: AccessSubject | null = identity === null ? null : { username: identity.username, groups: identity.groups };
-      const decision = decideAccess(access.current(), target.request, subject);
-      const level = identity === null || session === null ? 0 : session.level;
+      // One Store read for session, account and groups (the route is ownSession: no other lookup ran).
+      const token = readCookie(request, COOKIE.session);
+      const found = token ? await app.auth.identifyToken(token) : null;
+      const identity: (AccessSubject & { email: string | null }) | null = found === null ? null : found.identity;
+      const decision = decideAccess(access.current(), target.request, identity);
+      const level = found === null ? 0 : found.session.level;
       request.log.debug({ endpoint, policy: decision.policy, rule: decision.rule, level }, 'forward-auth decision');
-      if (decision.policy === 'deny') return reply.code(403).send({ error: 'forbidden', message: 'Access denied by a rule' });
+      if (decision.policy === 'deny') return answer(endpoint, reply, 403, { error: 'forbidden', message: 'Access denied by a rule' });
       const needed = decision.policy === 'bypass' ? 0 : decision.policy === 'one_factor' ? 1 : 2;
       if (level < needed) {
         const rd = safeReturnURL(target.url, config);
         const location = `${config.publicURL.origin}/login${rd === null ? '' : `?rd=${encodeURIComponent(rd)}`}`;
         void reply.header('location', location);
         const browser = endpoint === 'forward-auth' && /\btext\/html\b/i.test(request.headers.accept ?? '');
-        return reply.code(browser ? 302 : 401).send({ error: 'unauthenticated', message: 'Sign in first' });
+        return answer(endpoint, reply, browser ? 302 : 401, { error: 'unauthenticated', message: 'Sign in first' });
       }
       // Always all four, empty for nobody: a proxy copying a header the answer lacks may
       // otherwise pass its own placeholder text on (Caddy before 2.7 does).
-      const known = level >= 1 && identity !== null ? identity : null;
+      const known = level >= 1 ? identity : null;
       void reply.headers({
         'remote-user': headerValue(known?.username ?? ''),
         'remote-groups': (known?.groups ?? []).map(headerValue).join(','),
         'remote-name': headerValue(known?.username ?? ''),
         'remote-email': headerValue(known?.email ?? ''),
       });
-      return reply.code(200).send({ status: 'ok' });
+      return answer(endpoint, reply, 200, null);
     };
 
-    app.route({ method: [...METHODS], url: '/auth-request', handler: handle('auth-request') });
-    app.route({ method: [...METHODS], url: '/forward-auth', handler: handle('forward-auth') });
+    app.route({ method: [...METHODS], url: '/auth-request', config: { ownSession: true }, handler: handle('auth-request') });
+    app.route({ method: [...METHODS], url: '/forward-auth', config: { ownSession: true }, handler: handle('forward-auth') });
     await Promise.resolve();
   };
+}
+
+/**
+ * nginx reads only the status and headers of an auth_request subrequest, and keeps its
+ * connection to otpgate open only when there is no body left to skip: auth-request answers
+ * carry none (Content-Length: 0). Traefik and Caddy may show a refusal's body to the
+ * client, so forward-auth keeps it there; a 200's body is never shown.
+ */
+function answer(endpoint: Endpoint, reply: FastifyReply, code: number, body: { error: string; message: string } | null): FastifyReply {
+  void reply.code(code);
+  return endpoint === 'auth-request' || body === null ? reply.send() : reply.send(body);
 }
 
 interface Target {

@@ -20,6 +20,10 @@ declare module 'fastify' {
     /** The raw session token (for rotation and logout); never logged. */
     sessionToken: string | null;
   }
+  interface FastifyContextConfig {
+    /** The route reads the session cookie itself (the forward-auth gate: one Store read for session, account and groups); request.session stays null. */
+    ownSession?: boolean;
+  }
 }
 
 async function requestContext(app: FastifyInstance, options: { auth: Auth; config: Config }): Promise<void> {
@@ -29,6 +33,7 @@ async function requestContext(app: FastifyInstance, options: { auth: Auth; confi
   app.decorateRequest('session', null);
   app.decorateRequest('sessionToken', null);
   app.addHook('preHandler', async (request: FastifyRequest, _reply: FastifyReply) => {
+    if (request.routeOptions.config.ownSession === true) return;
     const token = readCookie(request, COOKIE.session);
     if (!token) return;
     const session = await options.auth.validateSession(token);
