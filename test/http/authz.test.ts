@@ -12,6 +12,11 @@ import type { LightMyRequestResponse } from 'fastify';
 import { client, makeApp } from '../support/http.ts';
 import type { Client } from '../support/http.ts';
 import { decodeBase32, generateTOTP } from '../../src/otp/index.ts';
+import { build } from '../../src/http/app.ts';
+import { createRoutes } from '../../src/http/routes.ts';
+import { createLogger } from '../../src/http/logging.ts';
+import { loadConfig } from '../../src/config.ts';
+import { makeEngine } from '../support/engine.ts';
 
 const PASSWORD = 'marigold-teapot-58';
 const PROXY = '192.0.2.20';
@@ -234,5 +239,25 @@ describe('GET /api/authz/auth-request and /api/authz/forward-auth', () => {
     t.advance(60_000);
     assert.equal((await nginxAsks(c, 'https://app.example.test/admin')).statusCode, 200);
     assert.deepEqual(calls, ['getSessionWithAccount', 'touchSession']);
+  });
+
+  it('logs gate decisions one line each only at debug or trace, while other routes log at info', async () => {
+    for (const [level, expected] of [['info', 0], ['debug', 2]] as const) {
+      const dir = await mkdtemp(join(tmpdir(), 'otpgate-authz-log-'));
+      const rules = join(dir, 'rules.yaml');
+      await writeFile(rules, RULES);
+      const config = loadConfig({ OTPGATE_DATA_DIR: dir, OTPGATE_PUBLIC_URL: 'https://auth.example.test', OTPGATE_TRUST_PROXY: PROXY, OTPGATE_ACCESS_RULES: rules, OTPGATE_LOG_LEVEL: level });
+      const engine = await makeEngine();
+      const chunks: string[] = [];
+      const app = await build({ config, logger: createLogger(level, { write: (line: string) => void chunks.push(line) }), routes: createRoutes({ auth: engine.auth, config }) });
+      const c = client(app, PROXY);
+      assert.equal((await nginxAsks(c, 'https://app.example.test/x')).statusCode, 401);
+      assert.equal((await nginxAsks(c, 'https://public.example.test/x')).statusCode, 200);
+      assert.equal((await c.request('GET', '/api/health')).statusCode, 200);
+      const completed = chunks.map((l) => JSON.parse(l) as { msg?: string; req?: { url?: string } }).filter((l) => l.msg === 'request completed');
+      assert.equal(completed.filter((l) => l.req?.url?.startsWith('/api/authz/') === true).length, expected, level);
+      assert.equal(completed.filter((l) => l.req?.url === '/api/health').length, 1, 'other routes still log at info');
+      await app.close();
+    }
   });
 });

@@ -75,8 +75,12 @@ export function authzRoutes(access: AccessControl) {
       return answer(endpoint, reply, 200, null);
     };
 
-    app.route({ method: [...METHODS], url: '/auth-request', config: { ownSession: true }, handler: handle('auth-request') });
-    app.route({ method: [...METHODS], url: '/forward-auth', config: { ownSession: true }, handler: handle('forward-auth') });
+    // A decision runs for every request to every app behind the gate: one log line each
+    // would be most of the log and of the route's cost. They are logged at debug and trace;
+    // errors always are.
+    const quiet = config.logLevel === 'debug' || config.logLevel === 'trace' ? {} : { logLevel: 'warn' as const };
+    app.route({ method: [...METHODS], url: '/auth-request', config: { ownSession: true }, ...quiet, handler: handle('auth-request') });
+    app.route({ method: [...METHODS], url: '/forward-auth', config: { ownSession: true }, ...quiet, handler: handle('forward-auth') });
     await Promise.resolve();
   };
 }
