@@ -121,7 +121,7 @@ export async function verifyEmail(ctx: AuthContext, session: Session, code: stri
   }
   const before = await ctx.store.getUserById(session.userId);
   const counts = ctx.factors.has('email');
-  const replacement = counts && session.level === 1 ? newSession(ctx, session.userId, 2, client) : null;
+  const replacement = counts && session.level === 1 ? newSession(ctx, session.userId, 2, client, 'email') : null;
   const done = await ctx.store.confirmEmail({
     userId: session.userId, now, current: session, endOtherSessions: false, replaceWith: replacement?.session ?? null,
     email: waiting.email, codeHash, endEnrollment: counts,

@@ -120,7 +120,7 @@ export async function confirmTOTPEnrollment(ctx: AuthContext, session: Session, 
   if (!claim.ok) return { status: 'rate_limited', retryAfter: retryAfterSeconds(claim.retryAfterMs) };
   const match = await matchTOTPCode(ctx, session.userId, code, now, { factorId });
   if (!match.ok) return match.driftSeconds === undefined ? { status: 'invalid_code' } : { status: 'invalid_code', driftSeconds: match.driftSeconds };
-  const replacement = session.level === 1 ? newSession(ctx, session.userId, 2, client) : null;
+  const replacement = session.level === 1 ? newSession(ctx, session.userId, 2, client, 'totp') : null;
   const confirmed = await ctx.store.confirmTOTPFactor({
     userId: session.userId,
     now,

@@ -263,7 +263,7 @@ export async function verifyLogin(ctx: AuthContext, pendingLoginId: string, meth
   if (proof.ok) {
     // A method that is not among OTPGATE_FACTORS (offered only as proof before enrollment) gives level 1.
     const level = ctx.factors.has(method) ? 2 : 1;
-    const issued = newSession(ctx, userId, level, client);
+    const issued = newSession(ctx, userId, level, client, method);
     const done = await ctx.store.completeLogin({
       idHash,
       now,

@@ -93,6 +93,8 @@ export interface Session {
   lastSeenAt: number;
   /** Absolute end: createdAt + the maximum session length. */
   expiresAt: number;
+  /** The second factor that made it level 2; absent for level 1 and for sessions older than the record. */
+  method?: FactorMethod;
 }
 
 /** A session with the account facts the forward-auth gate passes on (Store.getSessionWithAccount). */

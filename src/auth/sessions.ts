@@ -3,7 +3,7 @@
  * Level 1 = password only (may enroll a second factor); level 2 = both factors.
  * Idle and absolute expiry are enforced here, on the server (SP 800-63B §2.2.3).
  */
-import type { Session } from './ports.ts';
+import type { FactorMethod, Session } from './ports.ts';
 import { ENROLLMENT_TTL_MS } from './ports.ts';
 import type { AuthContext, ClientInfo } from './context.ts';
 import { generateId, generateToken, hashToken } from './tokens.ts';
@@ -30,7 +30,7 @@ export interface IssuedSession {
 }
 
 /** A new session and its token, not yet stored (see createSession, or a Store call that stores it with other rows). */
-export function newSession(ctx: AuthContext, userId: string, level: 1 | 2, client: ClientInfo): IssuedSession {
+export function newSession(ctx: AuthContext, userId: string, level: 1 | 2, client: ClientInfo, method: FactorMethod | null = null): IssuedSession {
   const now = ctx.now();
   const token = generateToken();
   const session: Session = {
@@ -44,6 +44,7 @@ export function newSession(ctx: AuthContext, userId: string, level: 1 | 2, clien
     lastSeenAt: now,
     // Level 1 may only enroll, and only briefly (issue 12, finding 1).
     expiresAt: now + (level === 1 ? Math.min(ENROLLMENT_TTL_MS, ctx.sessionMaxMs) : ctx.sessionMaxMs),
+    ...(level === 2 && method !== null ? { method } : {}),
   };
   return { token, session };
 }
@@ -72,10 +73,14 @@ export async function validateSession(ctx: AuthContext, token: string): Promise<
   return session;
 }
 
-/** Idle too long, past its absolute end, or a level-1 session past its ten minutes: the caller deletes it. */
-export function isSessionOver(ctx: Pick<AuthContext, 'sessionIdleMs'>, session: Session, now: number): boolean {
+/**
+ * Idle too long, past its absolute end, a level-1 session past its ten minutes, or a full
+ * session made by a second factor OTPGATE_FACTORS no longer counts: the caller deletes it.
+ */
+export function isSessionOver(ctx: Pick<AuthContext, 'sessionIdleMs' | 'factors'>, session: Session, now: number): boolean {
   const levelOneOver = session.level === 1 && now >= session.createdAt + ENROLLMENT_TTL_MS;
-  return levelOneOver || now >= session.expiresAt || now >= session.lastSeenAt + idleCutoffMs(ctx);
+  const factorDropped = session.level === 2 && session.method !== undefined && !ctx.factors.has(session.method);
+  return levelOneOver || factorDropped || now >= session.expiresAt || now >= session.lastSeenAt + idleCutoffMs(ctx);
 }
 
 /** last_seen_at is due a write (throttled: at most once per TOUCH_INTERVAL_MS). */

@@ -11,7 +11,7 @@ import type { UserPatch } from '../auth/ports.ts';
 const USER = 'id, username, email, phone, phone_verified_at, password_hash, disabled, preferred_method, created_at, credential_version, email_verified_at';
 const TOTP = 'id, user_id, label, encrypted_secret, key_id, confirmed_at, last_step, created_at, last_used_at';
 const PENDING = 'id_hash, user_id, methods, attempts, sends, last_sent_at, code_hash, code_channel, code_expires_at, ip, user_agent, created_at, expires_at';
-const SESSION = 'token_hash, id, user_id, level, ip, user_agent, created_at, last_seen_at, expires_at';
+const SESSION = 'token_hash, id, user_id, level, ip, user_agent, created_at, last_seen_at, expires_at, method';
 const AUDIT = 'id, at, user_id, type, method, ip, user_agent, detail, count, last_at';
 const VIEW = 'handle_hash, user_id, session_id, kind, sealed, key_id, expires_at';
 const DEVICE = 'id, token_hash, user_id, ip, user_agent, created_at, last_used_at';
@@ -78,7 +78,7 @@ export const SQL = {
   deletePendingLogin: 'DELETE FROM pending_logins WHERE id_hash = ?',
   deleteUserPendingLogins: 'DELETE FROM pending_logins WHERE user_id = ?',
 
-  insertSession: `INSERT INTO sessions (${SESSION}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  insertSession: `INSERT INTO sessions (${SESSION}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   selectSession: `SELECT ${SESSION} FROM sessions WHERE token_hash = ?`,
   touchSession: 'UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?',
   deleteSession: 'DELETE FROM sessions WHERE token_hash = ?',

@@ -144,6 +144,7 @@ export function toPendingLogin(row: Row): PendingLogin {
 
 export function toSession(row: Row): Session {
   const level = num(row, 'level');
+  const method = toMethodOrNull(strOrNull(row, 'method'));
   return {
     tokenHash: str(row, 'token_hash'),
     id: str(row, 'id'),
@@ -154,7 +155,13 @@ export function toSession(row: Row): Session {
     createdAt: num(row, 'created_at'),
     lastSeenAt: num(row, 'last_seen_at'),
     expiresAt: num(row, 'expires_at'),
+    ...(method === null ? {} : { method }),
   };
+}
+
+function toMethodOrNull(value: string | null): FactorMethod | null {
+  if (value === null) return null;
+  return isFactorMethod(value) ? value : fail('method', value);
 }
 
 /** A row of SQL.selectSessionWithAccount. */

@@ -222,6 +222,14 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 8,
+    description: 'the second factor that made each full session',
+    statements: () => [
+      // NULL: a level-1 session, or one made before this version (its factor is not known).
+      'ALTER TABLE sessions ADD COLUMN method TEXT',
+    ],
+  },
 ];
 
 /** The schema version this code writes. */

@@ -209,7 +209,7 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): SQLiteSto
       changes(SQL.deletePendingLogin, idHash);
     },
     createSession: (s: Session): void => {
-      stmt(SQL.insertSession).run(s.tokenHash, s.id, s.userId, s.level, s.ip, s.userAgent, s.createdAt, s.lastSeenAt, s.expiresAt);
+      stmt(SQL.insertSession).run(s.tokenHash, s.id, s.userId, s.level, s.ip, s.userAgent, s.createdAt, s.lastSeenAt, s.expiresAt, s.method ?? null);
     },
     /** Reads then writes: only inside `immediate`. */
     claimAttempt: (key: string, now: number, policy: AttemptPolicy): AttemptClaim => {
