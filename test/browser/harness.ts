@@ -5,8 +5,6 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -16,6 +14,7 @@ import { startServer } from '../support/server.ts';
 import type { RunningServer } from '../support/server.ts';
 import { startSMTPSink } from '../support/smtp-sink.ts';
 import type { SMTPSink } from '../support/smtp-sink.ts';
+import { freePort } from '../support/proxies.ts';
 
 /** Debian's Chromium: no browser is ever downloaded for these tests. */
 export const CHROMIUM_PATH = '/usr/bin/chromium';
@@ -49,16 +48,6 @@ export interface Site {
   close(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolvePort(port));
-    });
-  });
-}
 
 /** `npm start` with email over SMTP (STARTTLS, the sink's CA trusted) and any extra OTPGATE_* settings. */
 export async function startSite(env: Record<string, string> = {}): Promise<Site> {

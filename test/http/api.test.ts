@@ -1,32 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { LightMyRequestResponse } from 'fastify';
-import { client, makeApp, ORIGIN } from '../support/http.ts';
+import { assertError, client, enrolledClient, makeApp, ORIGIN } from '../support/http.ts';
 import { decodeBase32, generateTOTP } from '../../src/otp/index.ts';
 
 const PASSWORD = 'marigold-teapot-58';
 type App = Awaited<ReturnType<typeof makeApp>>;
 
-function assertError(response: LightMyRequestResponse, status: number, code: string): Record<string, unknown> {
-  assert.equal(response.statusCode, status, response.body);
-  const body = JSON.parse(response.body) as Record<string, unknown>;
-  assert.equal(body.error, code, response.body);
-  assert.equal(typeof body.message, 'string');
-  assert.equal(response.headers['cache-control'], 'no-store');
-  return body;
-}
 
-/** Signs up over the API and enrolls an authenticator; returns the client (level 2) and the secret. */
-async function enrolledClient(t: App, username = 'ivy') {
-  const c = client(t.app);
-  assert.equal((await c.request('POST', '/api/signup', { username, password: PASSWORD })).statusCode, 201);
-  const begun = c.json<{ factor_id: string; secret: string }>(await c.request('POST', '/api/factors/totp', { label: 'Phone' }));
-  const secret = decodeBase32(begun.secret);
-  const confirmed = await c.request('POST', '/api/factors/totp/verify', { factor_id: begun.factor_id, code: generateTOTP(secret, t.now()) });
-  assert.equal(confirmed.statusCode, 200, confirmed.body);
-  t.advance(30_000);
-  return { c, secret, recoveryCodes: c.json<{ recovery_codes: string[] }>(confirmed).recovery_codes };
-}
 
 async function loginWithTOTP(t: App, secret: Uint8Array, username = 'ivy', ip?: string) {
   const c = client(t.app, ip);

@@ -5,11 +5,10 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { LightMyRequestResponse } from 'fastify';
-import { client, makeApp } from '../support/http.ts';
+import { assertError, client, enrolledClient as enrolled, makeApp } from '../support/http.ts';
 import { client as engineClient, makeEngine } from '../support/engine.ts';
 import { openSQLiteStore } from '../../src/store/sqlite.ts';
-import { decodeBase32, generateTOTP } from '../../src/otp/index.ts';
+import { generateTOTP } from '../../src/otp/index.ts';
 import { loadConfig } from '../../src/config.ts';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,24 +17,7 @@ import { join } from 'node:path';
 const PASSWORD = 'marigold-teapot-58';
 type App = Awaited<ReturnType<typeof makeApp>>;
 
-function assertError(response: LightMyRequestResponse, status: number, code: string): Record<string, unknown> {
-  assert.equal(response.statusCode, status, response.body);
-  const body = JSON.parse(response.body) as Record<string, unknown>;
-  assert.equal(body.error, code, response.body);
-  assert.equal(typeof body.message, 'string');
-  return body;
-}
 
-/** Signs up (level 1) and enrolls an authenticator (level 2, a fresh sign-in). */
-async function enrolled(t: App, username = 'ivy') {
-  const c = client(t.app);
-  assert.equal((await c.request('POST', '/api/signup', { username, password: PASSWORD })).statusCode, 201);
-  const begun = c.json<{ factor_id: string; secret: string }>(await c.request('POST', '/api/factors/totp', { label: 'App' }));
-  const secret = decodeBase32(begun.secret);
-  const confirmed = await c.request('POST', '/api/factors/totp/verify', { factor_id: begun.factor_id, code: generateTOTP(secret, t.now()) });
-  assert.equal(confirmed.statusCode, 200, confirmed.body);
-  return { c, secret };
-}
 
 const smsTo = (t: App, to: string) => t.outbox.messages.filter((m) => m.channel === 'sms' && m.to === to);
 

@@ -8,6 +8,8 @@ import { createRoutes } from '../../src/http/routes.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { AuthOptions } from '../../src/auth/index.ts';
 import { makeEngine } from './engine.ts';
+import assert from 'node:assert/strict';
+import { decodeBase32, generateTOTP } from '../../src/otp/index.ts';
 
 export const ORIGIN = 'https://localhost:8443';
 
@@ -55,4 +57,26 @@ export function client(app: FastifyInstance, ip = '192.0.2.20'): Client {
       return JSON.parse(response.body) as T;
     },
   };
+}
+
+/** Asserts an API error: the status, `{error: code, message}` and `no-store`; returns the body. */
+export function assertError(response: LightMyRequestResponse, status: number, code: string): Record<string, unknown> {
+  assert.equal(response.statusCode, status, response.body);
+  const body = JSON.parse(response.body) as Record<string, unknown>;
+  assert.equal(body.error, code, response.body);
+  assert.equal(typeof body.message, 'string');
+  assert.equal(response.headers['cache-control'], 'no-store');
+  return body;
+}
+
+/** Signs up over the API and enrolls an authenticator: the client (level 2, a fresh sign-in), the secret and the first recovery codes; the clock moves on one step. */
+export async function enrolledClient(t: Awaited<ReturnType<typeof makeApp>>, username = 'ivy', password = 'marigold-teapot-58') {
+  const c = client(t.app);
+  assert.equal((await c.request('POST', '/api/signup', { username, password })).statusCode, 201);
+  const begun = c.json<{ factor_id: string; secret: string }>(await c.request('POST', '/api/factors/totp', { label: 'Phone' }));
+  const secret = decodeBase32(begun.secret);
+  const confirmed = await c.request('POST', '/api/factors/totp/verify', { factor_id: begun.factor_id, code: generateTOTP(secret, t.now()) });
+  assert.equal(confirmed.statusCode, 200, confirmed.body);
+  t.advance(30_000);
+  return { c, secret, recoveryCodes: c.json<{ recovery_codes: string[] }>(confirmed).recovery_codes };
 }
