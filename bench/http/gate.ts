@@ -22,7 +22,7 @@ import { createSession } from '../../src/auth/sessions.ts';
 import { COOKIE } from '../../src/http/cookies.ts';
 import { startGate } from '../../test/support/gate.ts';
 import type { RunningGate } from '../../test/support/gate.ts';
-import { freePort } from '../../test/support/proxies.ts';
+import { freePort, nginxMain, proxyBinary } from '../../test/support/proxies.ts';
 import { emptySample, runRound, summarize } from './load.ts';
 import type { Operation, Sample } from './load.ts';
 import { emptyAccount } from './monitor.ts';
@@ -74,22 +74,9 @@ async function seedSession(gate: RunningGate): Promise<string> {
   }
 }
 
-function nginxBinary(): string | undefined {
-  for (const path of ['/usr/sbin/nginx', '/usr/bin/nginx']) if (spawnSync(path, ['-v'], { stdio: 'ignore' }).status === 0) return path;
-  return undefined;
-}
-
 async function startNginx(binary: string, dir: string, ports: { gate: number; upstream: number; plain: number; gated: number }): Promise<ChildProcess> {
   const keep = 'proxy_http_version 1.1; proxy_set_header Connection "";';
-  const conf = `daemon off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path ${dir}/client_body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-    keepalive_requests 1000000;
+  const conf = nginxMain(dir, `keepalive_requests 1000000;
     upstream otpgate { server 127.0.0.1:${ports.gate}; keepalive 64; }
     upstream app { server 127.0.0.1:${ports.upstream}; keepalive 64; }
     server { listen 127.0.0.1:${ports.upstream}; location / { return 200 "static\\n"; } }
@@ -110,9 +97,7 @@ http {
             proxy_set_header Remote-User $otpgate_user;
             proxy_pass http://app; ${keep}
         }
-    }
-}
-`;
+    }`);
   await writeFile(join(dir, 'nginx.conf'), conf);
   const child = spawn(binary, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], { stdio: 'ignore' });
   for (let i = 0; i < 200; i++) {
@@ -170,7 +155,7 @@ export async function measureGate(options: { segmentMs: number; rounds: number; 
       }
     }
 
-    const binary = nginxBinary();
+    const binary = proxyBinary('nginx');
     const notes: string[] = [`(h) otpgate over plain HTTP on loopback (OTPGATE_TLS=off, as a proxy on the same host reaches it), rules: ${RULES.split('\n').length - 1} lines, the decision's rule is the third`];
     if (binary === undefined) {
       notes.push('(i) skipped: nginx is not installed (apt-get install nginx-light)');

@@ -125,7 +125,8 @@ async function launch(kind: ProxyKind, binary: string, dir: string, site: string
   return { child, output: () => output };
 }
 
-function nginxMain(dir: string): string {
+/** An nginx main configuration that keeps every file in `dir` (no root-only paths), around `http` directives. */
+export function nginxMain(dir: string, http = `include ${dir}/site.conf;`): string {
   return `daemon off;
 worker_processes 1;
 pid ${dir}/nginx.pid;
@@ -138,7 +139,7 @@ http {
     fastcgi_temp_path ${dir}/fastcgi;
     uwsgi_temp_path ${dir}/uwsgi;
     scgi_temp_path ${dir}/scgi;
-    include ${dir}/site.conf;
+    ${http}
 }
 `;
 }
