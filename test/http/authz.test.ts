@@ -8,68 +8,13 @@ import assert from 'node:assert/strict';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LightMyRequestResponse } from 'fastify';
 import { client, makeApp } from '../support/http.ts';
-import type { Client } from '../support/http.ts';
-import { decodeBase32, generateTOTP } from '../../src/otp/index.ts';
+import { PASSWORD, PROXY, RULES, gateApp, nginxAsks, signedIn, traefikAsks } from '../support/gate-app.ts';
 import { build } from '../../src/http/app.ts';
 import { createRoutes } from '../../src/http/routes.ts';
 import { createLogger } from '../../src/http/logging.ts';
 import { loadConfig } from '../../src/config.ts';
 import { makeEngine } from '../support/engine.ts';
-
-const PASSWORD = 'marigold-teapot-58';
-const PROXY = '192.0.2.20';
-export const RULES = `default_policy: deny
-rules:
-  - domain: public.example.test
-    policy: bypass
-  - domain: "*.example.test"
-    resources: ["^/admin(/.*)?$"]
-    subject: ["group:admins"]
-    policy: two_factor
-  - domain: "*.example.test"
-    resources: ["^/admin(/.*)?$"]
-    policy: deny
-  - domain: app.example.test
-    resources: ["^/light(/.*)?$"]
-    policy: one_factor
-  - domain: app.example.test
-    policy: two_factor
-`;
-
-type App = Awaited<ReturnType<typeof makeApp>>;
-
-async function gateApp(env: Record<string, string> = {}) {
-  const dir = await mkdtemp(join(tmpdir(), 'otpgate-authz-'));
-  const rules = join(dir, 'rules.yaml');
-  await writeFile(rules, RULES);
-  return makeApp({}, { OTPGATE_TRUST_PROXY: PROXY, OTPGATE_ACCESS_RULES: rules, OTPGATE_COOKIE_DOMAIN: 'example.test', OTPGATE_PUBLIC_URL: 'https://auth.example.test', ...env });
-}
-
-/** nginx's auth_request subrequest for `url`, carrying the browser's cookies. */
-function nginxAsks(c: Client, url: string, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
-  return c.request('GET', '/api/authz/auth-request', undefined, { 'x-original-url': url, 'x-original-method': 'GET', 'x-forwarded-for': '198.51.100.7', ...headers });
-}
-
-/** Traefik's / Caddy's forward-auth request for https://HOST/URI. */
-function traefikAsks(c: Client, host: string, uri: string, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
-  return c.request('GET', '/api/authz/forward-auth', undefined, {
-    'x-forwarded-proto': 'https', 'x-forwarded-host': host, 'x-forwarded-uri': uri, 'x-forwarded-method': 'GET', ...headers,
-  });
-}
-
-/** A level-2 client: signs up (level 1), enrolls an authenticator (level 2). */
-async function signedIn(t: App, username: string): Promise<Client> {
-  const c = client(t.app, PROXY);
-  // The portal's own origin for writes.
-  const write = { origin: 'https://auth.example.test' };
-  assert.equal((await c.request('POST', '/api/signup', { username, password: PASSWORD }, write)).statusCode, 201);
-  const begun = c.json<{ factor_id: string; secret: string }>(await c.request('POST', '/api/factors/totp', { label: 'Phone' }, write));
-  const code = generateTOTP(decodeBase32(begun.secret), t.now());
-  assert.equal((await c.request('POST', '/api/factors/totp/verify', { factor_id: begun.factor_id, code }, write)).statusCode, 200);
-  return c;
-}
 
 describe('GET /api/authz/auth-request and /api/authz/forward-auth', () => {
   it('answers 401 with a Location to sign in (the return URL in rd) when nobody is signed in', async () => {
