@@ -476,9 +476,9 @@ function parseSecretKey(raw: string | undefined, variable = 'OTPGATE_SECRET_KEY'
 function parsePreviousSecretKeys(raw: string | undefined, current: Buffer | undefined): Buffer[] {
   if (raw === undefined) return [];
   const keys = raw.split(',').map((part, i) => {
-    const key = parseSecretKey(part.trim(), 'OTPGATE_PREVIOUS_SECRET_KEYS', `key ${i + 1} must be`);
-    if (key === undefined) throw new ConfigError('OTPGATE_PREVIOUS_SECRET_KEYS', `key ${i + 1} is empty`);
-    return key;
+    if (part.trim() === '') throw new ConfigError('OTPGATE_PREVIOUS_SECRET_KEYS', `key ${i + 1} is empty`);
+    // A string in gives a key out (only an unset variable gives undefined).
+    return parseSecretKey(part.trim(), 'OTPGATE_PREVIOUS_SECRET_KEYS', `key ${i + 1} must be`) as Buffer;
   });
   if (current !== undefined && keys.some((k) => k.equals(current))) {
     throw new ConfigError('OTPGATE_PREVIOUS_SECRET_KEYS', 'holds the current OTPGATE_SECRET_KEY; list only the keys used before it');

@@ -94,7 +94,7 @@ export async function build(options: BuildOptions): Promise<FastifyInstance> {
 
   // Clear text off loopback is allowed only behind the trusted proxies: nobody else is answered.
   if (config.tls.mode === 'off' && !isLoopbackHost(config.host)) {
-    const trusted = createPeerFilter(config.trustProxy);
+    const trusted = createPeerFilter([...config.trustProxy, 'loopback']);
     app.addHook('onRequest', async (request, reply) => {
       if (trusted(request.socket.remoteAddress)) return;
       request.log.warn('refused a request from outside OTPGATE_TRUST_PROXY (TLS is off)');

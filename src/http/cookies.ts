@@ -34,7 +34,7 @@ export const COOKIE = {
 } as const;
 
 /** The session cookie's name when OTPGATE_COOKIE_DOMAIN is set. */
-export const DOMAIN_SESSION_COOKIE = '__Secure-otpgate-session';
+const DOMAIN_SESSION_COOKIE = '__Secure-otpgate-session';
 
 
 export type CookieName = (typeof COOKIE)[keyof typeof COOKIE];

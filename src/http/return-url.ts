@@ -12,11 +12,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
 import { isLoopbackHost } from '../config.ts';
-import { COOKIE } from './cookies.ts';
+import { COOKIE, clearCookie, setCookie } from './cookies.ts';
 import { SECURITY_HEADERS } from './app.ts';
 
 const MAX_LENGTH = 2048;
-const COOKIE_OPTIONS = { path: '/', secure: true, httpOnly: true, sameSite: 'lax' } as const;
 
 /** The URL to send the browser to, normalised, or null when `raw` is not a safe return URL. */
 export function safeReturnURL(raw: unknown, config: Config): string | null {
@@ -43,15 +42,15 @@ export function safeReturnURL(raw: unknown, config: Config): string | null {
 
 /** Keeps a checked return URL for the end of the sign-in, or forgets an older one. */
 export function rememberReturnURL(request: FastifyRequest, reply: FastifyReply, url: string | null): void {
-  if (url !== null) void reply.setCookie(COOKIE.returnTo, url, { ...COOKIE_OPTIONS, maxAge: request.server.otpgateConfig.loginTTLSeconds });
-  else if (request.cookies[COOKIE.returnTo] !== undefined) void reply.clearCookie(COOKIE.returnTo, COOKIE_OPTIONS);
+  if (url !== null) setCookie(reply, COOKIE.returnTo, url, request.server.otpgateConfig.loginTTLSeconds);
+  else if (request.cookies[COOKIE.returnTo] !== undefined) clearCookie(reply, COOKIE.returnTo);
 }
 
 /** The kept return URL, checked again, and forgotten: null when there is none. */
 export function takeReturnURL(request: FastifyRequest, reply: FastifyReply): string | null {
   const raw = request.cookies[COOKIE.returnTo];
   if (raw === undefined) return null;
-  void reply.clearCookie(COOKIE.returnTo, COOKIE_OPTIONS);
+  clearCookie(reply, COOKIE.returnTo);
   return safeReturnURL(raw, request.server.otpgateConfig);
 }
 

@@ -1,6 +1,7 @@
 /**
- * With TLS off the server speaks clear text, which is safe only behind a proxy on a
- * private hop: it then answers only the proxies of OTPGATE_TRUST_PROXY (and loopback).
+ * Whether a connection's own (socket) address is one of the proxies of
+ * OTPGATE_TRUST_PROXY. With TLS off the server answers only those (and loopback); the
+ * forward-auth gate's endpoints, which believe what a proxy forwards, answer only those.
  */
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 
@@ -17,10 +18,10 @@ function unmapped(address: string): string {
   return mapped?.[1] ?? address;
 }
 
-/** A test for "is this peer one of `entries` (addresses, CIDR ranges, proxy-addr names) or loopback". */
+/** A test for "is this peer one of `entries` (addresses, CIDR ranges, proxy-addr names)"; no entries, no peer. */
 export function createPeerFilter(entries: readonly string[]): (address: string | undefined) => boolean {
   const list = new BlockList();
-  for (const entry of [...entries, 'loopback'].flatMap((e) => NAMED_RANGES[e] ?? [e])) {
+  for (const entry of entries.flatMap((e) => NAMED_RANGES[e] ?? [e])) {
     const [raw = '', prefix] = entry.split('/');
     const address = unmapped(raw);
     const family = isIPv4(address) ? 'ipv4' : 'ipv6';

@@ -21,7 +21,8 @@ import { decideAccess } from '../../gate/rules.ts';
 import type { AccessRequest, AccessSubject } from '../../gate/rules.ts';
 import { COOKIE, readCookie } from '../cookies.ts';
 import { safeReturnURL } from '../return-url.ts';
-import { trustedPeers } from '../trusted-peer.ts';
+import { createPeerFilter } from '../trusted-peers.ts';
+import { clientAddress } from '../client-info.ts';
 
 type Endpoint = 'auth-request' | 'forward-auth';
 
@@ -31,7 +32,7 @@ const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as 
 export function authzRoutes(access: AccessControl) {
   return async function authz(app: FastifyInstance): Promise<void> {
     const config = app.otpgateConfig;
-    const trusted = trustedPeers(config.trustProxy);
+    const trusted = createPeerFilter(config.trustProxy);
     // A subrequest may carry the original Content-Type without its body: read nothing.
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', { bodyLimit: 1 }, (_request, _payload, done) => done(null, undefined));
@@ -109,7 +110,7 @@ function header(request: FastifyRequest, name: string): string | undefined {
 
 function fromNginx(request: FastifyRequest): Target | null {
   const original = header(request, 'x-original-url');
-  return original === undefined ? null : target(original, header(request, 'x-original-method') ?? request.method, request.ip);
+  return original === undefined ? null : target(original, header(request, 'x-original-method') ?? request.method, clientAddress(request));
 }
 
 function fromForwarded(request: FastifyRequest): Target | null {
@@ -119,7 +120,7 @@ function fromForwarded(request: FastifyRequest): Target | null {
   if (proto !== 'https' && proto !== 'http') return null;
   const uri = header(request, 'x-forwarded-uri') ?? '/';
   if (!uri.startsWith('/')) return null;
-  return target(`${proto}://${host}${uri}`, header(request, 'x-forwarded-method') ?? request.method, request.ip);
+  return target(`${proto}://${host}${uri}`, header(request, 'x-forwarded-method') ?? request.method, clientAddress(request));
 }
 
 function target(raw: string, method: string, ip: string): Target | null {
