@@ -98,12 +98,12 @@ export async function confirmPhoneVerification(ctx: AuthContext, session: Sessio
     await ctx.store.deletePhoneVerification(session.userId);
     return { status: 'code_expired' };
   }
-  const digits = normalizeCode(code);
-  if (!safeEqual(phoneCodeHash(ctx, session.userId, pending.phone, digits), pending.codeHash)) {
+  const codeHash = phoneCodeHash(ctx, session.userId, pending.phone, normalizeCode(code));
+  if (!safeEqual(codeHash, pending.codeHash)) {
     return { status: 'invalid_code', attemptsLeft: PHONE_CODE_ATTEMPTS - attempts };
   }
-  await ctx.store.deletePhoneVerification(session.userId);
-  await ctx.store.updateUser(session.userId, { phone: pending.phone, phoneVerifiedAt: now });
+  // Checked above for the answer; spent here in one step, so of concurrent right codes one verifies.
+  if ((await ctx.store.confirmPhone(session.userId, codeHash, now)) === null) return { status: 'code_expired' };
   await recordEvent(ctx, 'phone_verified', { userId: session.userId, method: 'sms', client });
   notify(ctx, session.userId, { type: 'phone_verified', phone: pending.phone }, client);
   return { status: 'ok', phone: pending.phone };

@@ -330,6 +330,12 @@ export interface Store {
   /** Counts a wrong code; returns the new count, or null when there is no verification. */
   recordPhoneVerificationFailure(userId: string): Promise<number | null>;
   deletePhoneVerification(userId: string): Promise<void>;
+  /**
+   * One transaction: deletes the user's verification when its code hash is `codeHash` and it
+   * has not expired at `now`, and makes its number the user's verified phone. The number;
+   * null for a mismatch and for all but one of concurrent callers with the right code.
+   */
+  confirmPhone(userId: string, codeHash: string, now: number): Promise<string | null>;
 
   // Enrollment and email verification (issue 12: the half-signed-in state)
   /** One transaction: deletes the user's unconfirmed authenticators, then inserts `factor` (one pending enrollment per account). */

@@ -55,6 +55,9 @@ export const SQL = {
   selectPhoneVerification: 'SELECT user_id, phone, code_hash, expires_at, attempts FROM phone_verifications WHERE user_id = ?',
   recordPhoneVerificationFailure: 'UPDATE phone_verifications SET attempts = attempts + 1 WHERE user_id = ? RETURNING attempts',
   deletePhoneVerification: 'DELETE FROM phone_verifications WHERE user_id = ?',
+  // Spent by the one request that deletes it: the DELETE is the check (I4).
+  consumePhoneVerification: 'DELETE FROM phone_verifications WHERE user_id = ? AND code_hash = ? AND expires_at > ? RETURNING phone',
+  setVerifiedPhone: 'UPDATE users SET phone = ?, phone_verified_at = ? WHERE id = ?',
 
   upsertEmailVerification: `INSERT INTO email_verifications (user_id, email, code_hash, expires_at, attempts) VALUES (?, ?, ?, ?, ?)
     ON CONFLICT (user_id) DO UPDATE SET email = excluded.email, code_hash = excluded.code_hash, expires_at = excluded.expires_at, attempts = excluded.attempts`,

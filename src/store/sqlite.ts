@@ -405,6 +405,16 @@ function createSQLiteStore(path: string, options: SQLiteStoreOptions): SQLiteSto
       run(() => {
         changes(SQL.deletePhoneVerification, userId);
       }),
+    confirmPhone: (userId, codeHash, now) =>
+      run(() =>
+        immediate(() => {
+          const row = stmt(SQL.consumePhoneVerification).get(userId, codeHash, now);
+          if (row === undefined) return null;
+          const phone = str(row, 'phone');
+          changes(SQL.setVerifiedPhone, phone, now, userId);
+          return phone;
+        }),
+      ),
 
     createPendingLogin: (p) => run(() => op.createPendingLogin(p)),
     getPendingLogin: (idHash, now) => run(() => { const row = stmt(SQL.selectPendingLogin).get(idHash, now); return row === undefined ? null : toPendingLogin(row); }),
