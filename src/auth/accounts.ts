@@ -175,9 +175,8 @@ export async function unlockAccount(ctx: AuthContext, user: User): Promise<void>
   await Promise.all([
     ctx.store.resetAttempts(throttleKey.otp(user.id)),
     ctx.store.resetAttempts(throttleKey.recovery(user.id)),
-    ctx.store.resetAttempts(throttleKey.password(user.username)),
     ctx.store.resetAttempts(throttleKey.knownDevice(user.id)),
-    liftStrangerLock(ctx, user),
+    liftStrangerLock(ctx, user), // the username's password counter too
   ]);
   await recordEvent(ctx, 'unlocked', { userId: user.id });
 }

@@ -1,6 +1,6 @@
 /** The login engine as one object: what the HTTP layer and the CLI call. No HTTP here. */
 import type { DeliveryChannel, FactorMethod, Session, User } from './ports.ts';
-import type { AuthOptions, ClientInfo } from './context.ts';
+import type { AuthContext, AuthOptions, ClientInfo } from './context.ts';
 import { createContext } from './context.ts';
 import * as accounts from './accounts.ts';
 import * as factors from './factors.ts';
@@ -78,7 +78,7 @@ export function createAuth(options: AuthOptions) {
     checkKeys: () => keys.checkKeys(ctx),
 
     /** Deletes expired rows once, and audit events past the retention; answers how many rows went. */
-    sweep: () => ctx.store.sweep(ctx.now(), sessions.idleCutoffMs(ctx), ctx.auditRetentionMs),
+    sweep: () => sweepOnce(ctx),
 
     /** Sweeps expired rows every `intervalMs` without holding the process open; returns a stop function. */
     startSweeper(intervalMs = 60_000, onError: (error: unknown) => void = () => undefined): () => void {
@@ -86,10 +86,15 @@ export function createAuth(options: AuthOptions) {
       const timer = setInterval(() => {
         if (running) return;
         running = true;
-        ctx.store.sweep(ctx.now(), sessions.idleCutoffMs(ctx), ctx.auditRetentionMs).catch(onError).finally(() => { running = false; });
+        sweepOnce(ctx).catch(onError).finally(() => { running = false; });
       }, intervalMs);
       timer.unref();
       return () => clearInterval(timer);
     },
   };
+}
+
+/** What the sweeper deletes: expired rows (sessions by their idle cutoff) and audit events past the retention. */
+function sweepOnce(ctx: AuthContext): Promise<number> {
+  return ctx.store.sweep(ctx.now(), sessions.idleCutoffMs(ctx), ctx.auditRetentionMs);
 }
