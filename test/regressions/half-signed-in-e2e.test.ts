@@ -8,9 +8,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeBase32, generateTOTP } from '../../src/otp/index.ts';
-import { spawn } from 'node:child_process';
 import type { RunningServer } from '../support/server.ts';
 import { httpsClient, startServer } from '../support/server.ts';
+import { runCLI } from '../support/cli.ts';
 
 const PASSWORD = 'lantern-orchard-73';
 const running = new Set<RunningServer>();
@@ -27,19 +27,6 @@ async function start(env: Record<string, string> = {}, dataDir?: string): Promis
 async function stop(server: RunningServer): Promise<void> {
   running.delete(server);
   await server.stop();
-}
-
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'otpgate.js');
-
-function runCLI(args: string[], env: NodeJS.ProcessEnv, stdin: string): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['pipe', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stderr }));
-    child.stdin.end(stdin);
-  });
 }
 
 /** The newest code the console sender printed for `to`, after output offset `from`. */

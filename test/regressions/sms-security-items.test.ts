@@ -2,19 +2,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
-import { client, makeApp } from '../support/http.ts';
+import { assertError, client, makeApp } from '../support/http.ts';
 import { decodeBase32, generateTOTP } from '../../src/otp/index.ts';
 
 const PASSWORD = 'marigold-teapot-58';
 const PHONE = '+14155550123';
 type App = Awaited<ReturnType<typeof makeApp>>;
 
-function assertError(response: LightMyRequestResponse, status: number, code: string): Record<string, unknown> {
-  assert.equal(response.statusCode, status, response.body);
-  const body = JSON.parse(response.body) as Record<string, unknown>;
-  assert.equal(body.error, code, response.body);
-  return body;
-}
 
 /** An account with an authenticator and `PHONE` (verified only when asked). */
 async function accountWithPhone(t: App, verify: boolean) {
