@@ -18,7 +18,7 @@ import { Worker } from 'node:worker_threads';
 import type { HashAnswer, HashJob } from './argon2-worker.ts';
 
 /** Hashes waiting for a thread, past which new ones are refused (about a second of work per core at the default cost). */
-export const DEFAULT_MAX_WAITING = 64;
+const DEFAULT_MAX_WAITING = 64;
 
 /** A hash refused because the queue is full: answered 503 `server_busy` with Retry-After. */
 export class ServerBusyError extends Error {

@@ -18,7 +18,7 @@ export type AuditType = (typeof AUDIT_TYPES)[number];
  */
 const COUNTED_TYPES: ReadonlySet<AuditType> = new Set(['password_refused', 'code_refused', 'throttled']);
 /** The window of a counted refusal row. */
-export const REFUSAL_WINDOW_MS = 60 * 60_000;
+const REFUSAL_WINDOW_MS = 60 * 60_000;
 
 type EventFields = { userId: string | null; method?: FactorMethod | 'password' | null; client?: ClientInfo | null; detail?: AuditEvent['detail'] };
 

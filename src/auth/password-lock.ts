@@ -15,7 +15,7 @@ import { throttleKey } from './throttle.ts';
 import { unlockLinkMessage } from './messages.ts';
 
 /** How long an unlock link works. */
-export const UNLOCK_LINK_TTL_MS = 7 * 24 * 3600_000;
+const UNLOCK_LINK_TTL_MS = 7 * 24 * 3600_000;
 
 /**
  * Called once per lock: by the one failure whose claim reached the lock. Mails the account

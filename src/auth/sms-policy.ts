@@ -22,7 +22,7 @@ const TWO_DIGIT = new Set(['20', '27', '30', '31', '32', '33', '34', '36', '39',
   '90', '91', '92', '93', '94', '95', '98']);
 
 /** The country calling code of `digits` (an E.164 number without `+`, or a code alone). */
-export function callingCodeOf(digits: string): string {
+function callingCodeOf(digits: string): string {
   if (digits.startsWith('1') || digits.startsWith('7')) return digits.slice(0, 1);
   return TWO_DIGIT.has(digits.slice(0, 2)) ? digits.slice(0, 2) : digits.slice(0, 3);
 }

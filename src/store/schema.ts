@@ -126,24 +126,25 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
-    version: 5,
-    description: 'recovery code key ids, counted refusals and audit retention, notification windows',
+    version: 2,
+    description: 'email verification; level-1 sessions end 10 minutes after they began',
     statements: () => [
-      // The id of the secret key whose code key hashed the code (NULL: hashed before this
-      // version, under the key that was current then).
-      'ALTER TABLE recovery_codes ADD COLUMN key_id TEXT',
-      // Refusals of one kind from one place within one window share a row (`bucket`), counted.
-      'ALTER TABLE audit_events ADD COLUMN bucket TEXT',
-      'ALTER TABLE audit_events ADD COLUMN count INTEGER NOT NULL DEFAULT 1',
-      'ALTER TABLE audit_events ADD COLUMN last_at BIGINT',
-      'CREATE UNIQUE INDEX audit_events_bucket ON audit_events (bucket)',
-      'CREATE INDEX audit_events_at ON audit_events (at)',
-      `CREATE TABLE notification_windows (
-        key TEXT PRIMARY KEY,
-        sent_at BIGINT NOT NULL,
-        suppressed INTEGER NOT NULL DEFAULT 0
+      'ALTER TABLE users ADD COLUMN email_verified_at BIGINT',
+      // An address already proven by a sign-in with an emailed code, or given by the
+      // operator (`user add --email`), stays a factor; any other must be verified first.
+      `UPDATE users SET email_verified_at = (
+        SELECT MIN(a.at) FROM audit_events a WHERE a.user_id = users.id
+          AND ((a.type = 'login_succeeded' AND a.method = 'email') OR (a.type = 'signup' AND a.detail LIKE '%"via":"operator"%'))
+      ) WHERE email IS NOT NULL`,
+      `CREATE TABLE email_verifications (
+        user_id TEXT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+        email TEXT NOT NULL,
+        code_hash TEXT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0
       )`,
-      'CREATE INDEX notification_windows_sent_at ON notification_windows (sent_at)',
+      'CREATE INDEX email_verifications_expires_at ON email_verifications (expires_at)',
+      'UPDATE sessions SET expires_at = created_at + 600000 WHERE level = 1 AND expires_at > created_at + 600000',
     ],
   },
   {
@@ -190,27 +191,27 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
-    version: 2,
-    description: 'email verification; level-1 sessions end 10 minutes after they began',
+    version: 5,
+    description: 'recovery code key ids, counted refusals and audit retention, notification windows',
     statements: () => [
-      'ALTER TABLE users ADD COLUMN email_verified_at BIGINT',
-      // An address already proven by a sign-in with an emailed code, or given by the
-      // operator (`user add --email`), stays a factor; any other must be verified first.
-      `UPDATE users SET email_verified_at = (
-        SELECT MIN(a.at) FROM audit_events a WHERE a.user_id = users.id
-          AND ((a.type = 'login_succeeded' AND a.method = 'email') OR (a.type = 'signup' AND a.detail LIKE '%"via":"operator"%'))
-      ) WHERE email IS NOT NULL`,
-      `CREATE TABLE email_verifications (
-        user_id TEXT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
-        email TEXT NOT NULL,
-        code_hash TEXT NOT NULL,
-        expires_at BIGINT NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0
+      // The id of the secret key whose code key hashed the code (NULL: hashed before this
+      // version, under the key that was current then).
+      'ALTER TABLE recovery_codes ADD COLUMN key_id TEXT',
+      // Refusals of one kind from one place within one window share a row (`bucket`), counted.
+      'ALTER TABLE audit_events ADD COLUMN bucket TEXT',
+      'ALTER TABLE audit_events ADD COLUMN count INTEGER NOT NULL DEFAULT 1',
+      'ALTER TABLE audit_events ADD COLUMN last_at BIGINT',
+      'CREATE UNIQUE INDEX audit_events_bucket ON audit_events (bucket)',
+      'CREATE INDEX audit_events_at ON audit_events (at)',
+      `CREATE TABLE notification_windows (
+        key TEXT PRIMARY KEY,
+        sent_at BIGINT NOT NULL,
+        suppressed INTEGER NOT NULL DEFAULT 0
       )`,
-      'CREATE INDEX email_verifications_expires_at ON email_verifications (expires_at)',
-      'UPDATE sessions SET expires_at = created_at + 600000 WHERE level = 1 AND expires_at > created_at + 600000',
+      'CREATE INDEX notification_windows_sent_at ON notification_windows (sent_at)',
     ],
   },
+  // Version 6 was left out: versions need only be unique and increasing.
   {
     version: 7,
     description: 'groups per user, for the forward-auth gate (Remote-Groups, group: subjects)',
