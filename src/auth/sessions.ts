@@ -3,7 +3,7 @@
  * Level 1 = password only (may enroll a second factor); level 2 = both factors.
  * Idle and absolute expiry are enforced here, on the server (SP 800-63B §2.2.3).
  */
-import type { FactorMethod, Session } from './ports.ts';
+import type { FactorMethod, Session, SessionWithAccount } from './ports.ts';
 import { ENROLLMENT_TTL_MS } from './ports.ts';
 import type { AuthContext, ClientInfo } from './context.ts';
 import { generateId, generateToken, hashToken } from './tokens.ts';
@@ -55,22 +55,30 @@ export async function createSession(ctx: AuthContext, userId: string, level: 1 |
   return issued;
 }
 
-/** The live session for a token, or null (unknown, idle too long, past its end, or the account disabled). */
-export async function validateSession(ctx: AuthContext, token: string): Promise<Session | null> {
+/**
+ * The live session of a token with its account and groups, in one Store read, or null:
+ * unknown, idle too long, past its end, a level-1 one past its ten minutes or made by a
+ * factor that no longer counts (these are deleted), or the account gone or disabled.
+ */
+export async function liveSession(ctx: AuthContext, token: string): Promise<SessionWithAccount | null> {
   if (typeof token !== 'string' || token.length !== 43) return null;
   const tokenHash = hashToken(token);
-  const session = await ctx.store.getSession(tokenHash);
-  if (!session) return null;
+  const found = await ctx.store.getSessionWithAccount(tokenHash);
+  if (found === null) return null;
   const now = ctx.now();
-  if (isSessionOver(ctx, session, now)) {
+  if (isSessionOver(ctx, found.session, now)) {
     await ctx.store.deleteSession(tokenHash);
     return null;
   }
   // Disabling ends the sessions in its own transaction; this also refuses a disabled flag written any other way.
-  const user = await ctx.store.getUserById(session.userId);
-  if (!user || user.disabled) return null;
-  if (needsTouch(session, now)) await touch(ctx, session, now);
-  return session;
+  if (found.user === null || found.user.disabled) return null;
+  if (needsTouch(found.session, now)) await touch(ctx, found.session, now);
+  return found;
+}
+
+/** The live session for a token, or null (see liveSession). */
+export async function validateSession(ctx: AuthContext, token: string): Promise<Session | null> {
+  return (await liveSession(ctx, token))?.session ?? null;
 }
 
 /**
